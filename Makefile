@@ -60,7 +60,7 @@ VMM_SRCS :=	$(filter-out $(VMM_MAINS),$(wildcard regress/vmm/*.c))
 TOOL_SRCS :=	$(wildcard regress/tools/*.c)
 UNIT_SRCS :=	$(wildcard regress/unit/test_*.c)
 
-obj =		$(patsubst %.c,$(B)/%.o,$(1))
+obj =		$(patsubst %.c,$(B)/obj/%.o,$(1))
 
 LIBCOMPAT :=	$(if $(COMPAT_SRCS),$(B)/libcompat.a)
 LIBPROTO :=	$(if $(PROTO_SRCS),$(B)/libproto.a)
@@ -85,7 +85,7 @@ REGRESS :=	$(VMM_PROGS) $(TOOLS) $(UNITS)
 
 all: $(PROGS) $(REGRESS)
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc,--cflags,$(ALL_PC) $(TEST_PC)) \
 	    -c $< -o $@
@@ -107,13 +107,13 @@ $(B)/vioblk: $(call obj,$(VIOBLK_MAIN)) $(LIBVIOBLK) $(LIBPROTO) $(LIBQCOW2) \
 $(B)/vioblkctl: $(call obj,$(CTL_SRCS)) $(LIBQCOW2) $(LIBCOMPAT)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(QCOW2_PC))
 
-$(B)/regress/vmm/%: $(B)/regress/vmm/main-%.o $(ALL_LIBS)
+$(B)/regress/vmm/%: $(B)/obj/regress/vmm/main-%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
 
-$(B)/regress/tools/%: $(B)/regress/tools/%.o $(ALL_LIBS)
+$(B)/regress/tools/%: $(B)/obj/regress/tools/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
 
-$(B)/regress/unit/%: $(B)/regress/unit/%.o $(ALL_LIBS)
+$(B)/regress/unit/%: $(B)/obj/regress/unit/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC) $(TEST_PC))
 
 deps:

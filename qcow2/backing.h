@@ -1,0 +1,129 @@
+/*
+ * The backing layer: one interface over qcow2 and raw images.
+ *
+ * fds[0] is the top image, fds[1..] its bases in order.  The layer never
+ * opens a path: every image arrives as a file descriptor.  Functions that
+ * can fail return -1 and set errno; those that take an err buffer also put
+ * one line there naming the image and the reason.
+ */
+
+#ifndef BACKING_H
+#define BACKING_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* backing_open() flags */
+#define BACKING_RDONLY		0x0001	/* top image opened read-only */
+#define BACKING_FMT_RAW		0x0010	/* force the top image's format */
+#define BACKING_FMT_QCOW2	0x0020
+#define BACKING_LAZY_REFCOUNTS	0x0100	/* v3: skip refcount writes till flush */
+
+/* Image formats, as detected or recorded. */
+#define BACKING_FORMAT_NONE	0	/* not recorded: detect from the magic */
+#define BACKING_FORMAT_RAW	1
+#define BACKING_FORMAT_QCOW2	2
+
+/* A chain deeper than this is refused (the top counts as one). */
+#define BACKING_CHAIN_MAX	17
+
+/* Metadata cache budget per image when none is given: 32 MiB of L2 maps a
+ * 256 GiB disk with 64 KiB clusters, the common qcow2 case. */
+#define BACKING_CACHE_DEFAULT	(32u * 1024 * 1024)
+
+struct backing;
+
+struct backing_params {
+	const char	*const *names;	/* per fd, used in messages; or NULL */
+	size_t		 cache_bytes;	/* per image; 0 for the default */
+};
+
+int	backing_open(struct backing **, const int *fds, size_t nfds,
+	    int flags, char *err, size_t errlen);
+int	backing_open_params(struct backing **, const int *fds, size_t nfds,
+	    int flags, const struct backing_params *, char *err,
+	    size_t errlen);
+off_t	backing_size(struct backing *);
+ssize_t	backing_preadv(struct backing *, const struct iovec *, int, off_t);
+ssize_t	backing_pwritev(struct backing *, const struct iovec *, int, off_t);
+int	backing_flush(struct backing *);
+int	backing_discard(struct backing *, off_t, off_t);
+int	backing_write_zeroes(struct backing *, off_t, off_t, int unmap);
+void	backing_close(struct backing *);
+
+/* Extents, in the sense of `qemu-img map --output=json`. */
+#define BACKING_EXT_PRESENT	0x01	/* some image in the chain has it */
+#define BACKING_EXT_ZERO	0x02	/* reads as zeroes */
+#define BACKING_EXT_DATA	0x04	/* backed by host data */
+#define BACKING_EXT_COMPRESSED	0x08
+
+struct backing_extent {
+	off_t		start;
+	off_t		length;
+	int		depth;		/* chain index that answered; nfds when none */
+	int		flags;		/* BACKING_EXT_* */
+	off_t		offset;		/* host offset in that image, or -1 */
+};
+
+/*
+ * The longest run starting at `off` (at most `len` bytes) whose status is
+ * uniform and whose host offsets, if any, are contiguous.
+ */
+int	backing_map(struct backing *, off_t off, off_t len,
+	    struct backing_extent *);
+
+struct backing_info {
+	int		format;		/* BACKING_FORMAT_* */
+	int		version;	/* qcow2 version, 0 for raw */
+	uint64_t	virtual_size;
+	uint32_t	cluster_size;	/* 0 for raw */
+	int		refcount_bits;	/* 0 for raw */
+	int		dirty;
+	int		corrupt;
+	int		lazy_refcounts;
+	int		compression;	/* 0 deflate, 1 zstd */
+	off_t		file_size;
+	char		base_name[1024];	/* as written in the image, or "" */
+	int		base_format;	/* BACKING_FORMAT_*, as recorded */
+};
+
+/* Information on image `index` of the chain (0 = top). */
+int	backing_info(struct backing *, size_t index, struct backing_info *);
+size_t	backing_depth(struct backing *);
+
+/* qcow2-specific entry points. */
+#define QCOW2_BASE_NAME_MAX	1023
+
+struct qcow2_create_opts {
+	uint64_t	 size;		/* virtual size in bytes; 0: the base's */
+	unsigned int	 cluster_bits;	/* 0 for the default, 16 */
+	int		 lazy_refcounts;
+	const char	*base;		/* base name to record, or NULL */
+	int		 base_format;	/* BACKING_FORMAT_* to record */
+};
+
+/* Write a new v3 image to an empty file. */
+int	qcow2_create(int fd, const struct qcow2_create_opts *, char *err,
+	    size_t errlen);
+
+struct qcow2_base {
+	char	name[QCOW2_BASE_NAME_MAX + 1];	/* as written in the image */
+	char	path[4096];		/* resolved against the image's dir */
+	int	format;			/* BACKING_FORMAT_*, as recorded */
+};
+
+/*
+ * Read the base image name of the qcow2 image on fd, whose own path is
+ * image_path.  Returns 1 and fills *base when there is one, 0 when there is
+ * none or the image is raw, -1 on error.
+ */
+int	qcow2_get_base(int fd, const char *image_path, struct qcow2_base *,
+	    char *err, size_t errlen);
+
+/* Format from the first bytes of the file: BACKING_FORMAT_QCOW2 or _RAW. */
+int	backing_detect(int fd);
+
+#endif /* BACKING_H */

@@ -1,0 +1,547 @@
+/*
+ * The qcow2 header: read, validate everything it points at, refuse what we
+ * cannot serve.  Nothing here writes to the image except the two feature
+ * words, and only for an image already accepted.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qcow2/qcow2.h"
+
+/* Refcount blocks are touched far less often than L2 tables. */
+#define REFCACHE_SHARE		4	/* refcount blocks get 1/4 of the budget */
+
+struct range {
+	uint64_t	 off;
+	uint64_t	 len;
+	const char	*what;
+};
+
+static int
+in_file(const struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	return (off <= q->file_size && len <= q->file_size - off);
+}
+
+static int
+check_table(struct qcow2 *q, const char *what, uint64_t off, uint64_t len,
+    char *err, size_t errlen)
+{
+	if (off & (q->cluster_size - 1)) {
+		qerr(err, errlen, q->name, "%s at 0x%" PRIx64 " is not aligned "
+		    "to a cluster", what, off);
+		return (-1);
+	}
+	if (off == 0) {
+		qerr(err, errlen, q->name, "%s overlaps the header", what);
+		return (-1);
+	}
+	if (!in_file(q, off, len)) {
+		qerr(err, errlen, q->name, "%s at 0x%" PRIx64 " runs past end "
+		    "of file", what, off);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+feature_names(const uint8_t *tbl, size_t tlen, uint64_t bits, char *out,
+    size_t outlen)
+{
+	char name[QCOW2_FEATURE_NAME + 1];
+	size_t i, o = 0;
+	int b, found;
+
+	out[0] = '\0';
+	for (b = 0; b < 64; b++) {
+		if (!(bits & (1ull << b)))
+			continue;
+		found = 0;
+		for (i = 0; tbl != NULL && i + QCOW2_FEATURE_ENTRY <= tlen;
+		    i += QCOW2_FEATURE_ENTRY) {
+			if (tbl[i] == 0 && tbl[i + 1] == b) {
+				memcpy(name, tbl + i + 2, QCOW2_FEATURE_NAME);
+				name[QCOW2_FEATURE_NAME] = '\0';
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			snprintf(name, sizeof(name), "bit %d", b);
+		if (o < outlen)
+			o += snprintf(out + o, outlen - o, "%s%s",
+			    o ? ", " : "", name);
+	}
+}
+
+static int
+parse_extensions(struct qcow2 *q, const uint8_t *c0, size_t end, char *err,
+    size_t errlen)
+{
+	const uint8_t *features = NULL;
+	size_t pos, flen = 0;
+	uint32_t type, len;
+	char names[256];
+	char fmt[16];
+
+	pos = q->header_length;
+	while (pos < end) {
+		if (end - pos < 8) {
+			qerr(err, errlen, q->name, "header extension at %zu "
+			    "runs past its cluster", pos);
+			return (-1);
+		}
+		type = ld32(c0 + pos);
+		len = ld32(c0 + pos + 4);
+		pos += 8;
+		if (type == QCOW2_EXT_END)
+			break;
+		if (len > end - pos) {
+			qerr(err, errlen, q->name, "header extension 0x%08x "
+			    "runs past its cluster", type);
+			return (-1);
+		}
+		switch (type) {
+		case QCOW2_EXT_BACKING_FMT:
+			if (len >= sizeof(fmt))
+				q->base_format = BACKING_FORMAT_NONE;
+			else {
+				memcpy(fmt, c0 + pos, len);
+				fmt[len] = '\0';
+				if (strcmp(fmt, "raw") == 0)
+					q->base_format = BACKING_FORMAT_RAW;
+				else if (strcmp(fmt, "qcow2") == 0)
+					q->base_format = BACKING_FORMAT_QCOW2;
+			}
+			break;
+		case QCOW2_EXT_FEATURES:
+			features = c0 + pos;
+			flen = len;
+			break;
+		default:
+			break;
+		}
+		/* Extension data is padded to 8 bytes. */
+		pos += ((size_t)len + 7) & ~(size_t)7;
+	}
+	if (q->incompat & ~QCOW2_INCOMPAT_KNOWN) {
+		feature_names(features, flen, q->incompat &
+		    ~QCOW2_INCOMPAT_KNOWN, names, sizeof(names));
+		qerr(err, errlen, q->name, "unsupported incompatible "
+		    "feature: %s", names);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+check_snapshots(struct qcow2 *q, char *err, size_t errlen)
+{
+	uint8_t h[QCOW2_SNAP_HDR];
+	uint64_t pos, l1off, l1bytes;
+	uint32_t i, l1n, extra;
+	uint16_t idlen, namelen;
+
+	if (q->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
+		qerr(err, errlen, q->name, "too many snapshots (%" PRIu32 ")",
+		    q->nb_snapshots);
+		return (-1);
+	}
+	if (q->nb_snapshots == 0)
+		return (0);
+	if (check_table(q, "snapshot table", q->snapshots_offset, 0, err,
+	    errlen) == -1)
+		return (-1);
+	pos = q->snapshots_offset;
+	for (i = 0; i < q->nb_snapshots; i++) {
+		if (!in_file(q, pos, sizeof(h)) ||
+		    host_pread(q->fd, h, sizeof(h), pos) == -1) {
+			qerr(err, errlen, q->name, "snapshot table at 0x%"
+			    PRIx64 " runs past end of file",
+			    q->snapshots_offset);
+			return (-1);
+		}
+		l1off = ld64(h);
+		l1n = ld32(h + 8);
+		idlen = ld16(h + 12);
+		namelen = ld16(h + 14);
+		extra = ld32(h + 36);
+		l1bytes = (uint64_t)l1n * 8;
+		if (l1bytes > QCOW2_MAX_L1_BYTES) {
+			qerr(err, errlen, q->name, "snapshot %" PRIu32 " L1 "
+			    "table too large", i);
+			return (-1);
+		}
+		if (check_table(q, "snapshot L1 table", l1off, l1bytes, err,
+		    errlen) == -1)
+			return (-1);
+		pos += QCOW2_SNAP_HDR + (uint64_t)extra + idlen + namelen;
+		if (pos - q->snapshots_offset > QCOW2_MAX_SNAPSHOTS * 1024ull
+		    || !in_file(q, pos, 0)) {
+			qerr(err, errlen, q->name, "snapshot table at 0x%"
+			    PRIx64 " runs past end of file",
+			    q->snapshots_offset);
+			return (-1);
+		}
+		/* Entries are 8-byte aligned; the last one's padding may
+		 * lie past the end of the file. */
+		pos = (pos + 7) & ~7ull;
+	}
+	q->snapshots_size = pos - q->snapshots_offset;
+	return (0);
+}
+
+static int
+check_overlaps(struct qcow2 *q, char *err, size_t errlen)
+{
+	struct range r[3];
+	size_t i, j, n = 0;
+	uint64_t ai, aj, ei, ej, cm = q->cluster_size - 1;
+
+	if (q->l1_size > 0)
+		r[n++] = (struct range){ q->l1_offset,
+		    (uint64_t)q->l1_size * 8, "L1 table" };
+	r[n++] = (struct range){ q->reft_offset,
+	    (uint64_t)q->reft_clusters << q->cluster_bits, "refcount table" };
+	if (q->nb_snapshots > 0)
+		r[n++] = (struct range){ q->snapshots_offset,
+		    q->snapshots_size, "snapshot table" };
+	for (i = 0; i < n; i++) {
+		for (j = i + 1; j < n; j++) {
+			ai = r[i].off;
+			aj = r[j].off;
+			ei = (ai + r[i].len + cm) & ~cm;
+			ej = (aj + r[j].len + cm) & ~cm;
+			if (ai < ej && aj < ei) {
+				qerr(err, errlen, q->name, "%s overlaps %s",
+				    r[i].what, r[j].what);
+				return (-1);
+			}
+		}
+	}
+	return (0);
+}
+
+int
+qcow2_parse(struct qcow2 *q, int fd, const char *name, int rdonly,
+    char *err, size_t errlen)
+{
+	uint8_t h[QCOW2_V3_HDR_LEN + 8], *c0 = NULL;
+	struct stat st;
+	uint64_t need, l2cover, bfo;
+	uint32_t bfs, crypt;
+	size_t c0len, extend;
+
+	q->fd = fd;
+	q->name = name;
+	q->rdonly = rdonly;
+	q->base_format = BACKING_FORMAT_NONE;
+	if (fstat(fd, &st) == -1) {
+		qerr(err, errlen, name, "fstat: %s", strerror(errno));
+		return (-1);
+	}
+	q->file_size = st.st_size;
+	memset(h, 0, sizeof(h));
+	if (q->file_size < QCOW2_V2_HDR_LEN ||
+	    host_pread(fd, h, sizeof(h), 0) == -1) {
+		qerr(err, errlen, name, "file too short for a qcow2 header");
+		goto inval;
+	}
+	if (ld32(h) != QCOW2_MAGIC) {
+		qerr(err, errlen, name, "bad qcow2 magic");
+		goto inval;
+	}
+	q->version = ld32(h + 4);
+	if (q->version != 2 && q->version != 3) {
+		qerr(err, errlen, name, "unsupported qcow2 version %" PRIu32,
+		    q->version);
+		goto inval;
+	}
+	bfo = ld64(h + 8);
+	bfs = ld32(h + 16);
+	q->cluster_bits = ld32(h + 20);
+	if (q->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
+	    q->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
+		qerr(err, errlen, name, "cluster_bits %u out of range %d..%d",
+		    q->cluster_bits, QCOW2_MIN_CLUSTER_BITS,
+		    QCOW2_MAX_CLUSTER_BITS);
+		goto inval;
+	}
+	q->cluster_size = 1ull << q->cluster_bits;
+	q->l2_bits = q->cluster_bits - 3;
+	q->size = ld64(h + 24);
+	crypt = ld32(h + 32);
+	q->l1_size = ld32(h + 36);
+	q->l1_offset = ld64(h + 40);
+	q->reft_offset = ld64(h + 48);
+	q->reft_clusters = ld32(h + 56);
+	q->nb_snapshots = ld32(h + 60);
+	q->snapshots_offset = ld64(h + 64);
+	if (q->version == 2) {
+		q->refcount_order = 4;
+		q->header_length = QCOW2_V2_HDR_LEN;
+	} else {
+		if (q->file_size < QCOW2_V3_HDR_LEN) {
+			qerr(err, errlen, name, "file too short for a qcow2 "
+			    "v3 header");
+			goto inval;
+		}
+		q->incompat = ld64(h + 72);
+		q->compat = ld64(h + 80);
+		q->autoclear = ld64(h + 88);
+		q->refcount_order = ld32(h + 96);
+		q->header_length = ld32(h + 100);
+		if (q->header_length < QCOW2_V3_HDR_LEN ||
+		    q->header_length > q->cluster_size ||
+		    (q->header_length & 7) != 0) {
+			qerr(err, errlen, name, "bad header length %" PRIu32,
+			    q->header_length);
+			goto inval;
+		}
+		if (q->header_length > QCOW2_HDR_COMPRESSION)
+			q->compression = h[QCOW2_HDR_COMPRESSION];
+	}
+	if (q->refcount_order > QCOW2_MAX_REFCOUNT_ORDER) {
+		qerr(err, errlen, name, "refcount_order %u out of range",
+		    q->refcount_order);
+		goto inval;
+	}
+	q->rb_bits = q->cluster_bits + 3 - q->refcount_order;
+	q->refcount_max = q->refcount_order == 6 ? UINT64_MAX :
+	    (1ull << (1u << q->refcount_order)) - 1;
+	q->csize_shift = 62 - (q->cluster_bits - 8);
+	q->csize_mask = (1ull << (q->cluster_bits - 8)) - 1;
+	q->coff_mask = (1ull << q->csize_shift) - 1;
+
+	/* Cluster 0 holds the extensions and the base name. */
+	c0len = q->cluster_size;
+	if ((c0 = calloc(1, c0len)) == NULL) {
+		qerr(err, errlen, name, "out of memory");
+		return (-1);
+	}
+	if (host_pread(fd, c0, c0len < q->file_size ? c0len : q->file_size,
+	    0) == -1) {
+		qerr(err, errlen, name, "read header: %s", strerror(errno));
+		goto fail;
+	}
+	extend = c0len;
+	if (bfo != 0) {
+		if (bfs > QCOW2_BASE_NAME_MAX) {
+			qerr(err, errlen, name, "base name is %" PRIu32
+			    " bytes, over %d", bfs, QCOW2_BASE_NAME_MAX);
+			goto inval;
+		}
+		if (bfo >= c0len || bfs > c0len - bfo ||
+		    bfo < q->header_length) {
+			qerr(err, errlen, name, "base name at 0x%" PRIx64
+			    " runs past its cluster", bfo);
+			goto inval;
+		}
+		memcpy(q->base_name, c0 + bfo, bfs);
+		q->base_name[bfs] = '\0';
+		if (strlen(q->base_name) != bfs) {
+			qerr(err, errlen, name, "base name contains a NUL");
+			goto inval;
+		}
+		extend = bfo;
+	}
+	if (parse_extensions(q, c0, extend, err, errlen) == -1)
+		goto inval;
+	if (crypt != 0) {
+		qerr(err, errlen, name, "encrypted images are not supported");
+		goto inval;
+	}
+	if (q->incompat & QCOW2_INCOMPAT_DATAFILE) {
+		qerr(err, errlen, name, "external data files are not "
+		    "supported");
+		goto inval;
+	}
+	if (q->incompat & QCOW2_INCOMPAT_EXTL2) {
+		qerr(err, errlen, name, "extended L2 entries are not "
+		    "supported");
+		goto inval;
+	}
+	if ((q->incompat & QCOW2_INCOMPAT_CORRUPT) && !rdonly) {
+		qerr(err, errlen, name, "image is marked corrupt; it can "
+		    "only be opened read-only");
+		goto inval;
+	}
+	if (q->compression != QCOW2_COMPRESS_ZLIB &&
+	    q->compression != QCOW2_COMPRESS_ZSTD) {
+		qerr(err, errlen, name, "unknown compression type %d",
+		    q->compression);
+		goto inval;
+	}
+	if (q->compression != QCOW2_COMPRESS_ZLIB &&
+	    !(q->incompat & QCOW2_INCOMPAT_COMPRESS)) {
+		qerr(err, errlen, name, "compression type set without its "
+		    "incompatible feature bit");
+		goto inval;
+	}
+	if (q->size > QCOW2_MAX_SIZE) {
+		qerr(err, errlen, name, "virtual size %" PRIu64 " too large",
+		    q->size);
+		goto inval;
+	}
+	if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+		qerr(err, errlen, name, "L1 table too large (%" PRIu32
+		    " entries)", q->l1_size);
+		goto inval;
+	}
+	l2cover = q->cluster_size << q->l2_bits;
+	need = (q->size + l2cover - 1) / l2cover;
+	if (q->l1_size < need) {
+		qerr(err, errlen, name, "L1 table too small for the disk "
+		    "size (%" PRIu32 " < %" PRIu64 " entries)", q->l1_size,
+		    need);
+		goto inval;
+	}
+	if (q->l1_size > 0 && check_table(q, "L1 table", q->l1_offset,
+	    (uint64_t)q->l1_size * 8, err, errlen) == -1)
+		goto inval;
+	if (q->reft_clusters == 0 ||
+	    ((uint64_t)q->reft_clusters << q->cluster_bits) >
+	    QCOW2_MAX_REFT_BYTES) {
+		qerr(err, errlen, name, "bad refcount table size (%" PRIu32
+		    " clusters)", q->reft_clusters);
+		goto inval;
+	}
+	if (check_table(q, "refcount table", q->reft_offset,
+	    (uint64_t)q->reft_clusters << q->cluster_bits, err,
+	    errlen) == -1)
+		goto inval;
+	if (check_snapshots(q, err, errlen) == -1)
+		goto inval;
+	if (check_overlaps(q, err, errlen) == -1)
+		goto inval;
+	q->lazy = (q->compat & QCOW2_COMPAT_LAZY) != 0;
+	free(c0);
+	return (0);
+inval:
+	errno = EINVAL;
+fail:
+	free(c0);
+	return (-1);
+}
+
+int
+qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
+    size_t errlen)
+{
+	uint8_t *buf = NULL;
+	uint64_t i, e, off, nbytes, l2n, rcn;
+
+	nbytes = (uint64_t)q->l1_size * 8;
+	if ((q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8)) == NULL)
+		goto nomem;
+	if (nbytes > 0) {
+		if ((buf = malloc(nbytes)) == NULL)
+			goto nomem;
+		if (host_pread(q->fd, buf, nbytes, q->l1_offset) == -1) {
+			qerr(err, errlen, q->name, "read L1 table: %s",
+			    strerror(errno));
+			goto fail;
+		}
+		for (i = 0; i < q->l1_size; i++) {
+			e = ld64(buf + i * 8);
+			q->l1[i] = e;
+			off = e & QCOW2_OFFSET_MASK;
+			if (off == 0)
+				continue;
+			if (check_table(q, "L2 table", off, q->cluster_size,
+			    err, errlen) == -1)
+				goto inval;
+		}
+		free(buf);
+		buf = NULL;
+	}
+
+	q->reft_size = ((uint64_t)q->reft_clusters << q->cluster_bits) / 8;
+	nbytes = q->reft_size * 8;
+	if ((q->reft = malloc(nbytes)) == NULL || (buf = malloc(nbytes)) ==
+	    NULL)
+		goto nomem;
+	if (host_pread(q->fd, buf, nbytes, q->reft_offset) == -1) {
+		qerr(err, errlen, q->name, "read refcount table: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < q->reft_size; i++) {
+		e = ld64(buf + i * 8);
+		q->reft[i] = e;
+		off = e & QCOW2_REFT_MASK;
+		if (off == 0)
+			continue;
+		if (check_table(q, "refcount block", off, q->cluster_size,
+		    err, errlen) == -1)
+			goto inval;
+	}
+	free(buf);
+	buf = NULL;
+
+	if (cache_bytes == 0)
+		cache_bytes = BACKING_CACHE_DEFAULT;
+	rcn = (cache_bytes / REFCACHE_SHARE) >> q->cluster_bits;
+	l2n = (cache_bytes - cache_bytes / REFCACHE_SHARE) >> q->cluster_bits;
+	q->l2c = tcache_new(q->fd, q->cluster_size, l2n);
+	q->rc = tcache_new(q->fd, q->cluster_size, rcn);
+	if (q->l2c == NULL || q->rc == NULL)
+		goto nomem;
+	q->end = (q->file_size + q->cluster_size - 1) &
+	    ~(q->cluster_size - 1);
+	q->free_hint = 1;
+	return (0);
+nomem:
+	qerr(err, errlen, q->name, "out of memory for its tables");
+	errno = ENOMEM;
+	goto fail;
+inval:
+	errno = EINVAL;
+fail:
+	free(buf);
+	return (-1);
+}
+
+/* Rewrite the incompatible feature word, then sync it. */
+int
+qcow2_write_incompat(struct qcow2 *q, uint64_t v)
+{
+	uint8_t b[8];
+
+	if (q->version < 3)
+		return (0);
+	st64(b, v);
+	if (host_pwrite(q->fd, b, sizeof(b), QCOW2_OFF_INCOMPAT) == -1)
+		return (-1);
+	if (fdatasync(q->fd) == -1)
+		return (-1);
+	q->incompat = v;
+	return (0);
+}
+
+void
+qcow2_free(struct qcow2 *q)
+{
+	if (q == NULL)
+		return;
+	tcache_free(q->l2c);
+	tcache_free(q->rc);
+	free(q->l1);
+	free(q->reft);
+	free(q->rep);
+	free(q->cbuf);
+	free(q->zbuf);
+	free(q->cow_head);
+	free(q->cow_tail);
+	qcow2_free_zstd(q);
+	free(q);
+}

@@ -1,0 +1,233 @@
+/*
+ * Walking a caller's iovec array without copying it, and host I/O that
+ * finishes what it starts.
+ */
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qcow2/qcow2.h"
+
+void
+iovcur_init(struct iovcur *c, const struct iovec *iov, int cnt)
+{
+	c->iov = iov;
+	c->cnt = cnt;
+	c->i = 0;
+	c->off = 0;
+}
+
+/*
+ * Describe the next `len` bytes in `out` (at most `max` entries) and move
+ * past them.  Returns the number of entries, or -1 when `max` is too few.
+ */
+int
+iovcur_slice(struct iovcur *c, size_t len, struct iovec *out, int max)
+{
+	size_t n;
+	int k = 0;
+
+	while (len > 0 && c->i < c->cnt) {
+		n = c->iov[c->i].iov_len - c->off;
+		if (n > len)
+			n = len;
+		if (n > 0) {
+			if (k == max)
+				return (-1);
+			out[k].iov_base = (char *)c->iov[c->i].iov_base + c->off;
+			out[k].iov_len = n;
+			k++;
+		}
+		len -= n;
+		c->off += n;
+		if (c->off == c->iov[c->i].iov_len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
+	return (k);
+}
+
+static void
+iovcur_walk(struct iovcur *c, const uint8_t *src, size_t len, int zero)
+{
+	size_t n;
+	char *p;
+
+	while (len > 0 && c->i < c->cnt) {
+		n = c->iov[c->i].iov_len - c->off;
+		if (n > len)
+			n = len;
+		p = (char *)c->iov[c->i].iov_base + c->off;
+		if (zero)
+			memset(p, 0, n);
+		else if (src != NULL) {
+			memcpy(p, src, n);
+			src += n;
+		}
+		len -= n;
+		c->off += n;
+		if (c->off == c->iov[c->i].iov_len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
+}
+
+void
+iovcur_zero(struct iovcur *c, size_t len)
+{
+	iovcur_walk(c, NULL, len, 1);
+}
+
+void
+iovcur_copyin(struct iovcur *c, const void *src, size_t len)
+{
+	iovcur_walk(c, src, len, 0);
+}
+
+void
+iovcur_skip(struct iovcur *c, size_t len)
+{
+	iovcur_walk(c, NULL, len, 0);
+}
+
+/* Total length, or -1 in *bad when it overflows. */
+size_t
+iov_total(const struct iovec *iov, int cnt, int *bad)
+{
+	size_t t = 0;
+	int i;
+
+	*bad = 0;
+	for (i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > SIZE_MAX / 2 - t) {
+			*bad = 1;
+			return (0);
+		}
+		t += iov[i].iov_len;
+	}
+	return (t);
+}
+
+int
+host_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		n = pread(fd, p, len, (off_t)off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0) {
+			memset(p, 0, len);
+			return (0);
+		}
+		p += n;
+		len -= n;
+		off += n;
+	}
+	return (0);
+}
+
+int
+host_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n;
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0) {
+			errno = EIO;
+			return (-1);
+		}
+		p += n;
+		len -= n;
+		off += n;
+	}
+	return (0);
+}
+
+static int
+iov_advance(struct iovec **iovp, int *cntp, size_t n)
+{
+	struct iovec *iov = *iovp;
+	int cnt = *cntp;
+
+	while (cnt > 0 && n >= iov->iov_len) {
+		n -= iov->iov_len;
+		iov++;
+		cnt--;
+	}
+	if (cnt > 0 && n > 0) {
+		iov->iov_base = (char *)iov->iov_base + n;
+		iov->iov_len -= n;
+	}
+	*iovp = iov;
+	*cntp = cnt;
+	return (cnt);
+}
+
+/* The iovecs are ours to change: they are a slice. */
+int
+host_preadv(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+	ssize_t n;
+	int i;
+
+	while (cnt > 0) {
+		n = preadv(fd, iov, cnt > BACKING_IOV_MAX ? BACKING_IOV_MAX : cnt,
+		    (off_t)off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0) {
+			for (i = 0; i < cnt; i++)
+				memset(iov[i].iov_base, 0, iov[i].iov_len);
+			return (0);
+		}
+		off += n;
+		iov_advance(&iov, &cnt, n);
+	}
+	return (0);
+}
+
+int
+host_pwritev(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+	ssize_t n;
+
+	while (cnt > 0) {
+		n = pwritev(fd, iov, cnt > BACKING_IOV_MAX ? BACKING_IOV_MAX :
+		    cnt, (off_t)off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0) {
+			errno = EIO;
+			return (-1);
+		}
+		off += n;
+		iov_advance(&iov, &cnt, n);
+	}
+	return (0);
+}
