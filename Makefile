@@ -102,18 +102,23 @@ $(B)/%.a:
 
 $(B)/vioblk: $(call obj,$(VIOBLK_MAIN)) $(LIBVIOBLK) $(LIBPROTO) $(LIBQCOW2) \
     $(LIBCOMPAT)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
 
 $(B)/vioblkctl: $(call obj,$(CTL_SRCS)) $(LIBQCOW2) $(LIBCOMPAT)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(QCOW2_PC))
 
 $(B)/regress/vmm/%: $(B)/obj/regress/vmm/main-%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
 
 $(B)/regress/tools/%: $(B)/obj/regress/tools/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
 
 $(B)/regress/unit/%: $(B)/obj/regress/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC) $(TEST_PC))
 
 deps:

@@ -1,0 +1,342 @@
+/*
+ * Guest memory: region table rules and bounds-checked translation.
+ */
+
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vioblk/guestmem.h"
+
+#define MIB		(1024ULL * 1024)
+#define REGION0		0x0ULL		/* [0, 1 MiB) */
+#define REGION0_LEN	MIB
+#define REGION1		(2 * MIB)	/* [2 MiB, 4 MiB): a gap below */
+#define REGION1_LEN	(2 * MIB)
+
+struct fixture {
+	struct guestmem	gm;
+	int		fd0;
+	int		fd1;
+	char		err[256];
+};
+
+static int
+memfd(size_t len)
+{
+	int	 fd;
+
+	fd = memfd_create("guestmem-test", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	return fd;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	guestmem_init(&f->gm);
+	f->fd0 = memfd(REGION0_LEN);
+	f->fd1 = memfd(REGION1_LEN);
+	assert_int_equal(guestmem_add(&f->gm, REGION0, REGION0_LEN, f->fd0, 0,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN, f->fd1, 0,
+	    f->err, sizeof(f->err)), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	guestmem_clear(&f->gm);
+	close(f->fd0);
+	close(f->fd1);
+	free(f);
+	return 0;
+}
+
+static void
+test_translate_inside(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		*p, byte = 0x5a, back;
+
+	p = guestmem_translate(&f->gm, REGION1 + 100, 512);
+	assert_non_null(p);
+	/* The mapping is the memfd: a write through one shows in the other. */
+	assert_int_equal(pwrite(f->fd1, &byte, 1, 100), 1);
+	assert_int_equal(p[0], 0x5a);
+	p[1] = 0xa5;
+	assert_int_equal(pread(f->fd1, &back, 1, 101), 1);
+	assert_int_equal(back, 0xa5);
+	assert_non_null(guestmem_translate(&f->gm, REGION0, REGION0_LEN));
+	assert_non_null(guestmem_translate(&f->gm, REGION1 + REGION1_LEN - 1,
+	    1));
+}
+
+static void
+test_translate_outside(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* Crossing the end of a region. */
+	assert_null(guestmem_translate(&f->gm, REGION0_LEN - 256, 512));
+	assert_null(guestmem_translate(&f->gm, REGION1 + REGION1_LEN - 1, 2));
+	/* In the gap, and starting in the gap but ending in a region. */
+	assert_null(guestmem_translate(&f->gm, REGION0_LEN + 4096, 512));
+	assert_null(guestmem_translate(&f->gm, REGION1 - 16, 512));
+	/* Beyond every region. */
+	assert_null(guestmem_translate(&f->gm, REGION1 + REGION1_LEN, 1));
+	/* gpa + len wrapping past 2^64. */
+	assert_null(guestmem_translate(&f->gm, UINT64_MAX - 100, 512));
+	assert_null(guestmem_translate(&f->gm, REGION1 + 16, UINT64_MAX));
+	assert_null(guestmem_translate(&f->gm, REGION1 + 16,
+	    UINT64_MAX - REGION1));
+}
+
+static void
+test_adjacent_regions(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(4096);
+
+	/* Right after region 0: contiguous in gpa, separate mappings. */
+	assert_int_equal(guestmem_add(&f->gm, REGION0_LEN, 4096, fd, 0,
+	    f->err, sizeof(f->err)), 0);
+	assert_non_null(guestmem_translate(&f->gm, REGION0_LEN, 4096));
+	assert_null(guestmem_translate(&f->gm, REGION0_LEN - 8, 16));
+	close(fd);
+}
+
+static void
+test_refuse_overlap(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(MIB);
+
+	errno = 0;
+	assert_int_equal(guestmem_add(&f->gm, REGION1 - 4096, 8192, fd, 0,
+	    f->err, sizeof(f->err)), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(f->err, "overlaps"));
+	assert_int_equal(guestmem_add(&f->gm, REGION1 + 4096, 4096, fd, 0,
+	    f->err, sizeof(f->err)), -1);
+	assert_int_equal(guestmem_add(&f->gm, 0, 8 * MIB, fd, 0, f->err,
+	    sizeof(f->err)), -1);
+	assert_int_equal(f->gm.nregions, 2);
+	close(fd);
+}
+
+static void
+test_refuse_bad_sizes(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(MIB);
+
+	errno = 0;
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 0, fd, 0, f->err,
+	    sizeof(f->err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(guestmem_add(&f->gm, UINT64_MAX - 4095, 8192, fd, 0,
+	    f->err, sizeof(f->err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, fd,
+	    UINT64_MAX - 100, f->err, sizeof(f->err)), -1);
+	/* Past the end of the file: the mapping would fault. */
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 2 * MIB, fd, 0,
+	    f->err, sizeof(f->err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(f->err, "past the end"));
+	assert_int_equal(f->gm.nregions, 2);
+	close(fd);
+}
+
+static void
+test_refuse_non_file(void **state)
+{
+	struct fixture	*f = *state;
+	int		 p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, p[0], 0, f->err,
+	    sizeof(f->err)), -1);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void
+test_refuse_too_many(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(4096);
+	size_t		 i;
+
+	for (i = f->gm.nregions; i < GUESTMEM_REGIONS_MAX; i++)
+		assert_int_equal(guestmem_add(&f->gm, 64 * MIB + i * 8192, 4096,
+		    fd, 0, f->err, sizeof(f->err)), 0);
+	errno = 0;
+	assert_int_equal(guestmem_add(&f->gm, 32 * MIB, 4096, fd, 0, f->err,
+	    sizeof(f->err)), -1);
+	assert_int_equal(errno, ENOSPC);
+	/* Still sorted: every region translates. */
+	for (i = 0; i < f->gm.nregions; i++) {
+		assert_non_null(guestmem_translate(&f->gm, f->gm.r[i].gpa, 1));
+		if (i > 0)
+			assert_true(f->gm.r[i - 1].gpa < f->gm.r[i].gpa);
+	}
+	close(fd);
+}
+
+static void
+test_refuse_when_live(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(4096);
+
+	guestmem_set_live(&f->gm, 1);
+	errno = 0;
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, fd, 0, f->err,
+	    sizeof(f->err)), -1);
+	assert_int_equal(errno, EBUSY);
+	guestmem_set_live(&f->gm, 0);
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, fd, 0, f->err,
+	    sizeof(f->err)), 0);
+	close(fd);
+}
+
+static void
+test_unaligned_offset(void **state)
+{
+	struct fixture	*f = *state;
+	int		 fd = memfd(3 * 4096);
+	uint8_t		*p, byte = 0x77;
+
+	assert_int_equal(pwrite(fd, &byte, 1, 4096 + 100), 1);
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, fd, 4096 + 100,
+	    f->err, sizeof(f->err)), 0);
+	p = guestmem_translate(&f->gm, 16 * MIB, 4096);
+	assert_non_null(p);
+	assert_int_equal(p[0], 0x77);
+	assert_null(guestmem_translate(&f->gm, 16 * MIB, 4097));
+	close(fd);
+}
+
+static void
+test_not_executable(void **state)
+{
+	struct fixture	*f = *state;
+	FILE		*fp;
+	char		 line[512], perms[8];
+	unsigned long	 lo, hi, at;
+	int		 found = 0;
+
+	at = (unsigned long)(uintptr_t)guestmem_translate(&f->gm, REGION1, 1);
+	fp = fopen("/proc/self/maps", "r");
+	if (fp == NULL)
+		skip();
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3)
+			continue;
+		if (at >= lo && at < hi) {
+			assert_string_equal(perms, "rw-s");
+			found = 1;
+		}
+	}
+	fclose(fp);
+	assert_true(found);
+}
+
+static void
+test_uaddr(void **state)
+{
+	struct fixture	*f = *state;
+	struct guestmem	 gm;
+	uint8_t		*a, *b;
+
+	(void)f;
+	guestmem_init(&gm);
+	assert_int_equal(guestmem_add_uaddr(&gm, 0, REGION0_LEN,
+	    0x7f0000000000ULL, f->fd0, 0, f->err, sizeof(f->err)), 0);
+	assert_int_equal(guestmem_add_uaddr(&gm, REGION1, REGION1_LEN,
+	    0x7f0000400000ULL, f->fd1, 0, f->err, sizeof(f->err)), 0);
+	a = guestmem_translate_uaddr(&gm, 0x7f0000400000ULL + 64, 64);
+	b = guestmem_translate(&gm, REGION1 + 64, 64);
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	assert_null(guestmem_translate_uaddr(&gm, 0x7f0000400000ULL +
+	    REGION1_LEN - 8, 16));
+	assert_null(guestmem_translate_uaddr(&gm, 0x7f0000200000ULL, 1));
+	assert_null(guestmem_translate_uaddr(&gm, UINT64_MAX - 8, 16));
+	/* Another region claiming the same user addresses is refused. */
+	assert_int_equal(guestmem_add_uaddr(&gm, 8 * MIB, 4096,
+	    0x7f0000400000ULL + 4096, f->fd0, 0, f->err, sizeof(f->err)), -1);
+	/* Regions added without a user address do not answer for one. */
+	assert_int_equal(guestmem_add(&gm, 8 * MIB, 4096, f->fd0, 0, f->err,
+	    sizeof(f->err)), 0);
+	assert_null(guestmem_translate_uaddr(&gm, 0, 1));
+	guestmem_clear(&gm);
+	assert_int_equal(gm.nregions, 0);
+	assert_null(guestmem_translate(&gm, REGION1, 1));
+}
+
+static void
+test_clear(void **state)
+{
+	struct fixture	*f = *state;
+
+	guestmem_set_live(&f->gm, 1);
+	guestmem_clear(&f->gm);
+	assert_null(guestmem_translate(&f->gm, REGION0, 1));
+	assert_int_equal(f->gm.live, 0);
+	assert_int_equal(guestmem_add(&f->gm, REGION0, REGION0_LEN, f->fd0, 0,
+	    f->err, sizeof(f->err)), 0);
+	assert_non_null(guestmem_translate(&f->gm, REGION0, 1));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_translate_inside, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_translate_outside, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_adjacent_regions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_overlap, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_bad_sizes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_non_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_too_many, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_when_live, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unaligned_offset, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_not_executable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_uaddr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

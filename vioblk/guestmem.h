@@ -1,0 +1,71 @@
+/*
+ * Guest memory: the regions a VMM shares with the device, mapped
+ * MAP_SHARED and never executable, and the bounds-checked translation of
+ * guest-physical addresses (or, for vhost-user, of the front-end's own
+ * virtual addresses) into pointers into those mappings.
+ *
+ * Functions that can fail return -1 and set errno; those that take an err
+ * buffer also put one line there naming the region and the reason.
+ */
+
+#ifndef GUESTMEM_H
+#define GUESTMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Regions in one table: vhost-user sends at most 8 in SET_MEM_TABLE and a
+ * VMM needs a few per RAM hole; 32 leaves room and keeps lookups short.
+ */
+#define GUESTMEM_REGIONS_MAX	32
+
+struct guestmem_region {
+	uint64_t	 gpa;		/* guest-physical base */
+	uint64_t	 size;		/* bytes, never 0 */
+	uint64_t	 uaddr;		/* front-end's address, if has_uaddr */
+	int		 has_uaddr;
+	uint8_t		*host;		/* gpa maps here */
+	void		*map;		/* the mmap, page-aligned */
+	size_t		 maplen;
+};
+
+struct guestmem {
+	struct guestmem_region	 r[GUESTMEM_REGIONS_MAX];	/* by gpa */
+	size_t			 nregions;
+	int			 live;	/* device running: adds refused */
+};
+
+void	 guestmem_init(struct guestmem *);
+
+/*
+ * Map `size` bytes of `fd` from `offset` as guest-physical [gpa, gpa+size).
+ * The fd stays the caller's.  Refused: size 0, gpa + size or offset + size
+ * past 2^64, a range beyond the end of the file, overlap with a region
+ * already in the table, a full table, or a live table.
+ */
+int	 guestmem_add(struct guestmem *, uint64_t gpa, uint64_t size, int fd,
+	    uint64_t offset, char *err, size_t errlen);
+
+/* The same, also recording the front-end's address of the region. */
+int	 guestmem_add_uaddr(struct guestmem *, uint64_t gpa, uint64_t size,
+	    uint64_t uaddr, int fd, uint64_t offset, char *err, size_t errlen);
+
+/* The device went live (1) or was reset (0): adds are refused while live. */
+void	 guestmem_set_live(struct guestmem *, int);
+
+/*
+ * The host pointer of guest-physical [gpa, gpa+len), or NULL when the
+ * range is not wholly inside one region (len 0: gpa inside a region).
+ */
+void	*guestmem_translate(const struct guestmem *, uint64_t gpa,
+	    uint64_t len);
+
+/* The same for a range of the front-end's addresses. */
+void	*guestmem_translate_uaddr(const struct guestmem *, uint64_t uaddr,
+	    uint64_t len);
+
+/* Unmap every region; the table is empty and not live. */
+void	 guestmem_clear(struct guestmem *);
+
+#endif /* GUESTMEM_H */
