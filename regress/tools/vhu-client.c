@@ -1,0 +1,642 @@
+/*
+ * vhu-client: a small vhost-user front-end for the shell tests.  It plays
+ * QEMU and the guest's driver against a back-end listening on a unix
+ * socket, and runs one scenario:
+ *
+ *	vhu-client [-o offset] [-l length] [-P byte] socket scenario
+ *
+ * good		negotiate, share two memfd regions, set up queue 0, then
+ *		write `length` bytes of `byte` at `offset` in 64 KiB
+ *		requests, flush, read them back and compare, ask GET_ID
+ *		and stop the queue (GET_VRING_BASE must count every request)
+ * short-header, wrong-size, few-fds, overlap, ring-outside, bad-queue,
+ * many-fds, unknown, bad-version
+ *		negotiate REPLY_ACK, then send that malformed request: the
+ *		back-end must answer with a failure and keep serving, or
+ *		drop the connection, as vhost-user.rst allows; it must not
+ *		hang or accept the request.
+ *
+ * Exit 0 when the back-end behaved, 1 when it did not, with one line on
+ * standard error saying what went wrong.
+ */
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <endian.h>
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vioblk/vhost_user.h"
+#include "vioblk/virtio_blk.h"
+#include "vioblk/virtqueue.h"
+
+#define MIB		(1024ULL * 1024)
+/* Region 0 holds the rings, headers and status bytes. */
+#define REGION0_LEN	MIB
+/* Region 1 holds data, 1 MiB above region 0 so that there is a gap. */
+#define REGION1_GPA	(2 * MIB)
+#define REGION1_LEN	(16 * MIB)
+#define QSIZE		128		/* QEMU's default for vhost-user-blk */
+#define DESC_OFF	0x1000ULL
+#define AVAIL_OFF	0x2000ULL	/* after 128 descriptors */
+#define USED_OFF	0x3000ULL
+#define HDR_OFF		0x10000ULL
+#define STATUS_OFF	0x18000ULL
+#define ID_OFF		0x19000ULL	/* GET_ID answer */
+#define CHUNK		(64 * 1024)	/* bytes per request */
+/* How long the back-end may take to answer or complete, in ms. */
+#define WAIT_MS		10000
+#define WRITE_BYTE	0x5a		/* default pattern byte */
+#define BAD_QUEUE	1000
+
+struct fe {
+	int		 sock;
+	int		 memfd[2];
+	uint8_t		*m[2];
+	int		 kick;
+	int		 call;
+	uint16_t	 avail_idx;
+	uint64_t	 features;
+};
+
+static void
+die(const char *fmt, ...)
+    __attribute__((__noreturn__, __format__(printf, 1, 2)));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "vhu-client: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: vhu-client [-o offset] [-l length] "
+	    "[-P byte] socket scenario\n");
+	exit(2);
+}
+
+static void
+fe_connect(struct fe *f, const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		die("%s: socket path too long", path);
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	if ((f->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(f->sock, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect %s", path);
+	tv.tv_sec = WAIT_MS / 1000;
+	tv.tv_usec = 0;
+	if (setsockopt(f->sock, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1)
+		err(1, "SO_RCVTIMEO");
+}
+
+static void
+fe_memory(struct fe *f)
+{
+	size_t	 len[2] = { REGION0_LEN, REGION1_LEN };
+	int	 i;
+
+	for (i = 0; i < 2; i++) {
+		if ((f->memfd[i] = memfd_create("vhu-client", MFD_CLOEXEC)) ==
+		    -1)
+			err(1, "memfd_create");
+		if (ftruncate(f->memfd[i], (off_t)len[i]) == -1)
+			err(1, "ftruncate");
+		f->m[i] = mmap(NULL, len[i], PROT_READ | PROT_WRITE,
+		    MAP_SHARED, f->memfd[i], 0);
+		if (f->m[i] == MAP_FAILED)
+			err(1, "mmap");
+	}
+}
+
+static int
+fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *pl,
+    uint32_t size, const int *fds, size_t nfds)
+{
+	union {
+		struct cmsghdr	hdr;
+		uint8_t		buf[CMSG_SPACE(sizeof(int) * 16)];
+	} cm;
+	struct vhu_hdr	 h;
+	struct msghdr	 msg;
+	struct iovec	 iov[2];
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	if (nfds > 16)
+		die("internal: %zu fds", nfds);
+	h.request = req;
+	h.flags = flags;
+	h.size = size;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)(uintptr_t)pl;
+	iov[1].iov_len = size;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = size > 0 ? 2 : 1;
+	if (nfds > 0) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	n = sendmsg(f->sock, &msg, MSG_NOSIGNAL);
+	if (n < 0)
+		return -1;
+	if ((size_t)n != sizeof(h) + size)
+		die("request %u: short send", req);
+	return 0;
+}
+
+/* 1: an answer; 0: the back-end hung up.  No answer in time is fatal. */
+static int
+fe_recv(struct fe *f, uint32_t req, void *pl, size_t max, uint32_t *size)
+{
+	struct vhu_hdr	 h;
+	ssize_t		 n;
+
+	n = recv(f->sock, &h, sizeof(h), MSG_WAITALL);
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		die("request %u: no answer in %d ms", req, WAIT_MS);
+	if (n < 0)
+		err(1, "recv");
+	if ((size_t)n != sizeof(h))
+		die("request %u: short answer header", req);
+	if (h.request != req || h.flags != (VHU_VERSION | VHU_FLAG_REPLY) ||
+	    h.size > max)
+		die("request %u: answer %u flags 0x%x size %u", req,
+		    h.request, h.flags, h.size);
+	if (h.size > 0 && recv(f->sock, pl, h.size, MSG_WAITALL) !=
+	    (ssize_t)h.size)
+		die("request %u: short answer", req);
+	*size = h.size;
+	return 1;
+}
+
+static uint64_t
+fe_get_u64(struct fe *f, uint32_t req)
+{
+	uint64_t	 v;
+	uint32_t	 size;
+
+	if (fe_send(f, req, VHU_VERSION, NULL, 0, NULL, 0) == -1 ||
+	    fe_recv(f, req, &v, sizeof(v), &size) != 1)
+		die("request %u: connection lost", req);
+	if (size != sizeof(v))
+		die("request %u: answer of %u bytes", req, size);
+	return v;
+}
+
+/* A request with NEED_REPLY: 0 ok, >0 refused, -1 connection dropped. */
+static int64_t
+fe_ack(struct fe *f, uint32_t req, const void *pl, uint32_t size,
+    const int *fds, size_t nfds)
+{
+	uint64_t	 v;
+	uint32_t	 got;
+
+	if (fe_send(f, req, VHU_VERSION | VHU_FLAG_NEED_REPLY, pl, size, fds,
+	    nfds) == -1)
+		return -1;
+	if (fe_recv(f, req, &v, sizeof(v), &got) == 0)
+		return -1;
+	if (got != sizeof(v))
+		die("request %u: ack of %u bytes", req, got);
+	return (int64_t)v;
+}
+
+static void
+fe_must(struct fe *f, uint32_t req, const void *pl, uint32_t size,
+    const int *fds, size_t nfds)
+{
+	int64_t	 r;
+
+	if ((r = fe_ack(f, req, pl, size, fds, nfds)) != 0)
+		die("request %u: %s", req, r < 0 ? "connection dropped" :
+		    "refused");
+}
+
+static void
+fe_state(struct fe *f, uint32_t req, uint32_t index, uint32_t num)
+{
+	struct vhu_vring_state	 s;
+
+	s.index = index;
+	s.num = num;
+	fe_must(f, req, &s, sizeof(s), NULL, 0);
+}
+
+static void
+fe_negotiate(struct fe *f)
+{
+	struct vhu_config	 cfg;
+	uint64_t		 pf, cap;
+	uint32_t		 size;
+
+	f->features = fe_get_u64(f, VHU_GET_FEATURES);
+	if (!(f->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) ||
+	    !(f->features & (1ULL << VIRTIO_F_VERSION_1)))
+		die("features 0x%llx lack PROTOCOL_FEATURES or VERSION_1",
+		    (unsigned long long)f->features);
+	if (fe_send(f, VHU_SET_OWNER, VHU_VERSION, NULL, 0, NULL, 0) == -1)
+		die("SET_OWNER: connection lost");
+	pf = fe_get_u64(f, VHU_GET_PROTOCOL_FEATURES);
+	pf &= (1ULL << VHU_PROTOCOL_F_MQ) |
+	    (1ULL << VHU_PROTOCOL_F_REPLY_ACK) |
+	    (1ULL << VHU_PROTOCOL_F_CONFIG);
+	if (!(pf & (1ULL << VHU_PROTOCOL_F_REPLY_ACK)) ||
+	    !(pf & (1ULL << VHU_PROTOCOL_F_CONFIG)))
+		die("protocol features lack REPLY_ACK or CONFIG");
+	if (fe_send(f, VHU_SET_PROTOCOL_FEATURES, VHU_VERSION, &pf,
+	    sizeof(pf), NULL, 0) == -1)
+		die("SET_PROTOCOL_FEATURES: connection lost");
+	if (pf & (1ULL << VHU_PROTOCOL_F_MQ) &&
+	    fe_get_u64(f, VHU_GET_QUEUE_NUM) < 1)
+		die("no queues");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(struct virtio_blk_config);
+	if (fe_send(f, VHU_GET_CONFIG, VHU_VERSION, &cfg,
+	    VHU_CONFIG_HDR_SIZE + cfg.size, NULL, 0) == -1 ||
+	    fe_recv(f, VHU_GET_CONFIG, &cfg, sizeof(cfg), &size) != 1)
+		die("GET_CONFIG: connection lost");
+	if (size != VHU_CONFIG_HDR_SIZE + sizeof(struct virtio_blk_config))
+		die("GET_CONFIG: answer of %u bytes", size);
+	memcpy(&cap, cfg.data, sizeof(cap));
+	if (le64toh(cap) == 0)
+		die("GET_CONFIG: capacity 0");
+}
+
+static void
+fe_mem_table(struct fe *f, struct vhu_memory *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->nregions = 2;
+	m->r[0].gpa = 0;
+	m->r[0].size = REGION0_LEN;
+	m->r[0].uaddr = (uintptr_t)f->m[0];
+	m->r[1].gpa = REGION1_GPA;
+	m->r[1].size = REGION1_LEN;
+	m->r[1].uaddr = (uintptr_t)f->m[1];
+}
+
+static uint32_t
+mem_size(uint32_t n)
+{
+	return VHU_MEMORY_HDR_SIZE + n * sizeof(struct vhu_region);
+}
+
+static void
+fe_addr(struct fe *f, struct vhu_vring_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->desc = (uintptr_t)(f->m[0] + DESC_OFF);
+	a->avail = (uintptr_t)(f->m[0] + AVAIL_OFF);
+	a->used = (uintptr_t)(f->m[0] + USED_OFF);
+}
+
+static void
+fe_setup(struct fe *f)
+{
+	struct vhu_memory	 m;
+	struct vhu_vring_addr	 a;
+	uint64_t		 feat, v = 0;
+
+	fe_negotiate(f);
+	feat = f->features & ((1ULL << VHU_F_PROTOCOL_FEATURES) |
+	    (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_FLUSH) |
+	    (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE));
+	fe_must(f, VHU_SET_FEATURES, &feat, sizeof(feat), NULL, 0);
+	fe_mem_table(f, &m);
+	fe_must(f, VHU_SET_MEM_TABLE, &m, mem_size(2), f->memfd, 2);
+	fe_state(f, VHU_SET_VRING_NUM, 0, QSIZE);
+	fe_state(f, VHU_SET_VRING_BASE, 0, 0);
+	fe_addr(f, &a);
+	fe_must(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+	if ((f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    (f->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
+		err(1, "eventfd");
+	fe_must(f, VHU_SET_VRING_CALL, &v, sizeof(v), &f->call, 1);
+	fe_must(f, VHU_SET_VRING_KICK, &v, sizeof(v), &f->kick, 1);
+	fe_state(f, VHU_SET_VRING_ENABLE, 0, 1);
+}
+
+static void
+put_desc(struct fe *f, unsigned int i, uint64_t gpa, uint32_t len,
+    uint16_t flags, uint16_t next)
+{
+	uint8_t		*p = f->m[0] + DESC_OFF + 16 * i;
+	uint64_t	 a = htole64(gpa);
+	uint32_t	 l = htole32(len);
+
+	flags = htole16(flags);
+	next = htole16(next);
+	memcpy(p, &a, 8);
+	memcpy(p + 8, &l, 4);
+	memcpy(p + 12, &flags, 2);
+	memcpy(p + 14, &next, 2);
+}
+
+static uint16_t
+used_idx(struct fe *f)
+{
+	return le16toh(__atomic_load_n((uint16_t *)(void *)(f->m[0] +
+	    USED_OFF + 2), __ATOMIC_ACQUIRE));
+}
+
+/*
+ * One request, waited for: header, an optional data buffer at data_gpa
+ * (device-writable for IN and GET_ID), status.  Returns the status.
+ */
+static uint8_t
+fe_io(struct fe *f, uint32_t type, uint64_t sector, uint64_t data_gpa,
+    uint32_t len)
+{
+	struct pollfd	 pfd;
+	uint8_t		*hdr = f->m[0] + HDR_OFF, *st = f->m[0] + STATUS_OFF;
+	uint32_t	 t = htole32(type);
+	uint64_t	 sec = htole64(sector), one = 1, n;
+	uint16_t	 want, head = 0, v;
+	int		 w = type == VIRTIO_BLK_T_IN ||
+			    type == VIRTIO_BLK_T_GET_ID;
+
+	memcpy(hdr, &t, 4);
+	memset(hdr + 4, 0, 4);
+	memcpy(hdr + 8, &sec, 8);
+	*st = 0xff;
+	if (len > 0) {
+		put_desc(f, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 1);
+		put_desc(f, 1, data_gpa, len, VQ_DESC_F_NEXT |
+		    (w ? VQ_DESC_F_WRITE : 0), 2);
+		put_desc(f, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
+	} else {
+		put_desc(f, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 2);
+		put_desc(f, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
+	}
+	v = htole16(head);
+	memcpy(f->m[0] + AVAIL_OFF + 4 + 2 * (f->avail_idx % QSIZE), &v, 2);
+	f->avail_idx++;
+	__atomic_store_n((uint16_t *)(void *)(f->m[0] + AVAIL_OFF + 2),
+	    htole16(f->avail_idx), __ATOMIC_RELEASE);
+	want = f->avail_idx;
+	if (write(f->kick, &one, sizeof(one)) != sizeof(one))
+		err(1, "kick");
+	while (used_idx(f) != want) {
+		pfd.fd = f->call;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, WAIT_MS) <= 0)
+			die("request %u at sector %llu: no completion in "
+			    "%d ms", type, (unsigned long long)sector,
+			    WAIT_MS);
+		if (read(f->call, &n, sizeof(n)) == -1 && errno != EAGAIN)
+			err(1, "call fd");
+	}
+	return *st;
+}
+
+static int
+scenario_good(struct fe *f, uint64_t offset, uint64_t length, int byte)
+{
+	struct vhu_vring_state	 s;
+	uint64_t		 done, chunk, requests = 0;
+	uint32_t		 size;
+	uint8_t			*data = f->m[1], st;
+
+	if (offset % VIOBLK_SECTOR_SIZE != 0 ||
+	    length % VIOBLK_SECTOR_SIZE != 0 || length > REGION1_LEN)
+		die("offset and length must be multiples of 512, length at "
+		    "most %llu", (unsigned long long)REGION1_LEN);
+	fe_setup(f);
+	memset(data, byte, length);
+	for (done = 0; done < length; done += chunk) {
+		chunk = length - done < CHUNK ? length - done : CHUNK;
+		st = fe_io(f, VIRTIO_BLK_T_OUT, (offset + done) /
+		    VIOBLK_SECTOR_SIZE, REGION1_GPA + done, (uint32_t)chunk);
+		requests++;
+		if (st != VIRTIO_BLK_S_OK)
+			die("write at %llu: status %u",
+			    (unsigned long long)(offset + done), st);
+	}
+	if ((st = fe_io(f, VIRTIO_BLK_T_FLUSH, 0, 0, 0)) != VIRTIO_BLK_S_OK)
+		die("flush: status %u", st);
+	requests++;
+	memset(data, ~byte, length);
+	for (done = 0; done < length; done += chunk) {
+		chunk = length - done < CHUNK ? length - done : CHUNK;
+		st = fe_io(f, VIRTIO_BLK_T_IN, (offset + done) /
+		    VIOBLK_SECTOR_SIZE, REGION1_GPA + done, (uint32_t)chunk);
+		requests++;
+		if (st != VIRTIO_BLK_S_OK)
+			die("read at %llu: status %u",
+			    (unsigned long long)(offset + done), st);
+	}
+	for (done = 0; done < length; done++)
+		if (data[done] != (uint8_t)byte)
+			die("read back at %llu: 0x%02x, wrote 0x%02x",
+			    (unsigned long long)(offset + done), data[done],
+			    byte);
+	if ((st = fe_io(f, VIRTIO_BLK_T_GET_ID, 0, ID_OFF,
+	    VIRTIO_BLK_ID_BYTES)) != VIRTIO_BLK_S_OK)
+		die("GET_ID: status %u", st);
+	requests++;
+
+	s.index = 0;
+	s.num = 0;
+	if (fe_send(f, VHU_GET_VRING_BASE, VHU_VERSION, &s, sizeof(s), NULL,
+	    0) == -1 || fe_recv(f, VHU_GET_VRING_BASE, &s, sizeof(s),
+	    &size) != 1 || size != sizeof(s))
+		die("GET_VRING_BASE: no answer");
+	if (s.index != 0 || s.num != (uint16_t)requests)
+		die("GET_VRING_BASE: queue %u base %u, want 0 and %u",
+		    s.index, s.num, (unsigned int)(uint16_t)requests);
+	printf("good: %llu requests, %llu bytes at %llu\n",
+	    (unsigned long long)requests, (unsigned long long)length,
+	    (unsigned long long)offset);
+	return 0;
+}
+
+/* The back-end refused, or hung up: both are allowed.  It must not say
+ * yes, and if it kept the connection it must still answer. */
+static int
+expect_refused(struct fe *f, const char *name, int64_t r)
+{
+	if (r == 0)
+		die("%s: accepted", name);
+	if (r > 0 && fe_get_u64(f, VHU_GET_QUEUE_NUM) < 1)
+		die("%s: no queues afterwards", name);
+	printf("%s: %s\n", name, r < 0 ? "connection dropped" : "refused");
+	return 0;
+}
+
+/* Without NEED_REPLY the only allowed outcome is a hang-up. */
+static int
+expect_dropped(struct fe *f, const char *name)
+{
+	uint8_t		 buf[VHU_PAYLOAD_MAX];
+	uint32_t	 size;
+
+	if (fe_recv(f, 0, buf, sizeof(buf), &size) != 0)
+		die("%s: answered instead of hanging up", name);
+	printf("%s: connection dropped\n", name);
+	return 0;
+}
+
+static int
+scenario_bad(struct fe *f, const char *name)
+{
+	struct vhu_memory	 m;
+	struct vhu_vring_addr	 a;
+	struct vhu_vring_state	 s;
+	uint64_t		 v;
+	uint8_t			 half[sizeof(struct vhu_hdr) / 2];
+	int			 fds[16], i, efd;
+	int64_t			 r;
+
+	fe_negotiate(f);
+	if (strcmp(name, "short-header") == 0) {
+		memset(half, 0, sizeof(half));
+		half[0] = VHU_GET_FEATURES;
+		if (send(f->sock, half, sizeof(half), MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(half))
+			err(1, "send");
+		shutdown(f->sock, SHUT_WR);
+		return expect_dropped(f, name);
+	}
+	if (strcmp(name, "wrong-size") == 0) {
+		s.index = 0;
+		s.num = QSIZE;
+		return expect_refused(f, name, fe_ack(f, VHU_SET_VRING_NUM,
+		    &s, sizeof(s) / 2, NULL, 0));
+	}
+	if (strcmp(name, "few-fds") == 0) {
+		fe_mem_table(f, &m);
+		return expect_refused(f, name, fe_ack(f, VHU_SET_MEM_TABLE,
+		    &m, mem_size(2), f->memfd, 1));
+	}
+	if (strcmp(name, "overlap") == 0) {
+		fe_mem_table(f, &m);
+		m.r[1].gpa = REGION0_LEN / 2;
+		return expect_refused(f, name, fe_ack(f, VHU_SET_MEM_TABLE,
+		    &m, mem_size(2), f->memfd, 2));
+	}
+	if (strcmp(name, "ring-outside") == 0) {
+		fe_mem_table(f, &m);
+		fe_must(f, VHU_SET_MEM_TABLE, &m, mem_size(2), f->memfd, 2);
+		fe_state(f, VHU_SET_VRING_NUM, 0, QSIZE);
+		fe_addr(f, &a);
+		a.used = (uintptr_t)f->m[1] + 2 * REGION1_LEN;
+		return expect_refused(f, name, fe_ack(f, VHU_SET_VRING_ADDR,
+		    &a, sizeof(a), NULL, 0));
+	}
+	if (strcmp(name, "bad-queue") == 0) {
+		s.index = BAD_QUEUE;
+		s.num = QSIZE;
+		return expect_refused(f, name, fe_ack(f, VHU_SET_VRING_NUM,
+		    &s, sizeof(s), NULL, 0));
+	}
+	if (strcmp(name, "many-fds") == 0) {
+		/* Extra descriptors are closed; the request is served. */
+		if ((efd = eventfd(0, EFD_CLOEXEC)) == -1)
+			err(1, "eventfd");
+		for (i = 0; i < 16; i++)
+			fds[i] = efd;
+		v = 0;
+		if ((r = fe_ack(f, VHU_SET_VRING_CALL, &v, sizeof(v), fds,
+		    16)) < 0)
+			die("%s: connection dropped", name);
+		close(efd);
+		if (fe_get_u64(f, VHU_GET_QUEUE_NUM) < 1)
+			die("%s: no queues afterwards", name);
+		printf("%s: %s, connection kept\n", name, r == 0 ? "served" :
+		    "refused");
+		return 0;
+	}
+	if (strcmp(name, "unknown") == 0)
+		return expect_refused(f, name, fe_ack(f, 99, NULL, 0, NULL,
+		    0));
+	if (strcmp(name, "bad-version") == 0) {
+		if (fe_send(f, VHU_GET_FEATURES, 2, NULL, 0, NULL, 0) == -1)
+			die("%s: connection lost", name);
+		return expect_dropped(f, name);
+	}
+	die("%s: unknown scenario", name);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct fe	 f;
+	uint64_t	 offset = 0, length = MIB;
+	char		*end;
+	int		 ch, byte = WRITE_BYTE;
+
+	while ((ch = getopt(argc, argv, "l:o:P:")) != -1) {
+		switch (ch) {
+		case 'l':
+			length = strtoull(optarg, &end, 0);
+			if (*optarg == '\0' || *end != '\0')
+				usage();
+			break;
+		case 'o':
+			offset = strtoull(optarg, &end, 0);
+			if (*optarg == '\0' || *end != '\0')
+				usage();
+			break;
+		case 'P':
+			byte = (int)strtol(optarg, &end, 0);
+			if (*optarg == '\0' || *end != '\0' || byte < 0 ||
+			    byte > UCHAR_MAX)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		usage();
+
+	memset(&f, 0, sizeof(f));
+	f.kick = f.call = -1;
+	fe_memory(&f);
+	fe_connect(&f, argv[0]);
+	if (strcmp(argv[1], "good") == 0)
+		return scenario_good(&f, offset, length, byte);
+	return scenario_bad(&f, argv[1]);
+}

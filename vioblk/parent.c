@@ -1,0 +1,230 @@
+/*
+ * The privileged parent.  It opens the image chain, starts the child as a
+ * fresh execution of this same program, hands it every descriptor over
+ * imsg and keeps none of them.  Afterwards it only supervises: it passes
+ * termination signals on, reaps the child and exits with its status.
+ */
+
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <imsg.h>
+
+#include "imsg-proto/proto.h"
+#include "vioblk/log.h"
+#include "vioblk/proc.h"
+
+/* The child's argument vector: program, -X, -d, up to 3 -v, NULL. */
+#define CHILD_ARGS_MAX	(3 + VIOBLK_PROTO_VERBOSE_MAX + 1)
+/* Exit status of a process that died of a signal, as the shell reports. */
+#define EXIT_SIGNAL_BASE	128
+/* Exit status when the child could not even be started. */
+#define EXIT_EXEC_FAILED	127
+
+/* The running child, for the signal handler; 0 when there is none. */
+static volatile pid_t	child_pid;
+
+static void
+parent_forward(int sig)
+{
+	int	saved_errno = errno;
+
+	if (child_pid > 0)
+		kill(child_pid, sig);
+	errno = saved_errno;
+}
+
+/*
+ * In the forked process: make the parent channel fd VIOBLK_CHILD_FD and
+ * execute this program again in child mode, so that the child gets an
+ * address space of its own (fresh ASLR) and none of the parent's state.
+ * Every other descriptor but stdio is closed.
+ */
+static void
+parent_exec_child(int fd, pid_t ppid, const struct vioblk_opts *o,
+    const char *argv0)
+{
+	char	*argv[CHILD_ARGS_MAX];
+	char	 dflag[] = "-d", xflag[] = "-X", vflag[] = "-v";
+	int	 argc = 0, i;
+
+	/* The child should not outlive its parent, even if killed hard. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != ppid)
+		_exit(1);
+	if (fd == VIOBLK_CHILD_FD) {
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			_exit(EXIT_EXEC_FAILED);
+	} else if (dup2(fd, VIOBLK_CHILD_FD) == -1)
+		_exit(EXIT_EXEC_FAILED);
+	/* Whatever else the VMM let us inherit stays out of the sandbox. */
+	if (close_range(VIOBLK_CHILD_FD + 1, ~0U, 0) == -1)
+		_exit(EXIT_EXEC_FAILED);
+	argv[argc++] = (char *)(uintptr_t)argv0;
+	argv[argc++] = xflag;
+	if (o->foreground)
+		argv[argc++] = dflag;
+	for (i = 0; i < o->verbose && i < VIOBLK_PROTO_VERBOSE_MAX; i++)
+		argv[argc++] = vflag;
+	argv[argc] = NULL;
+	execv("/proc/self/exe", argv);
+	log_warn("exec /proc/self/exe");
+	_exit(EXIT_EXEC_FAILED);
+}
+
+/* Send the chain, START and the VMM channel; every fd sent is closed. */
+static int
+parent_send(int fd, struct chain *c, const struct vioblk_opts *o)
+{
+	struct imsgbuf		ibuf;
+	struct vioblk_disk	disk;
+	struct vioblk_start	start;
+	size_t			i;
+	int			sendfd;
+
+	if (imsgbuf_init(&ibuf, fd) == -1) {
+		log_warn("parent channel");
+		return -1;
+	}
+	imsgbuf_allow_fdpass(&ibuf);
+	for (i = 0; i < c->n; i++) {
+		memset(&disk, 0, sizeof(disk));
+		disk.index = i;
+		disk.format = c->formats[i];
+		if (i > 0 || o->rdonly)
+			disk.flags |= VIOBLK_DISK_RDONLY;
+		snprintf(disk.name, sizeof(disk.name), "%s", c->names[i]);
+		sendfd = c->fds[i];
+		c->fds[i] = -1;
+		if (imsg_compose(&ibuf, VIOBLK_IMSG_DISK, 0, 0, sendfd, &disk,
+		    sizeof(disk)) == -1) {
+			log_warn("%s: send to child", c->names[i]);
+			goto fail;
+		}
+	}
+	memset(&start, 0, sizeof(start));
+	start.ndisks = c->n;
+	if (o->rdonly)
+		start.flags |= VIOBLK_START_RDONLY;
+	if (o->unsafe)
+		start.flags |= VIOBLK_START_UNSAFE;
+	if (imsg_compose(&ibuf, VIOBLK_IMSG_START, 0, 0, -1, &start,
+	    sizeof(start)) == -1 ||
+	    imsg_compose(&ibuf, VIOBLK_IMSG_VMM_CHANNEL, 0, 0, o->vmm_fd,
+	    NULL, 0) == -1) {
+		log_warn("send to child");
+		goto fail;
+	}
+	if (imsgbuf_flush(&ibuf) == -1) {
+		log_warn("send to child");
+		goto fail;
+	}
+	imsgbuf_clear(&ibuf);
+	return 0;
+fail:
+	imsgbuf_clear(&ibuf);
+	return -1;
+}
+
+static int
+parent_wait(pid_t pid)
+{
+	int	status;
+
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			fatal("waitpid");
+	}
+	child_pid = 0;
+	if (WIFSIGNALED(status)) {
+		log_warnx("child killed by signal %d: %s", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+		return EXIT_SIGNAL_BASE + WTERMSIG(status);
+	}
+	if (WEXITSTATUS(status) != 0)
+		log_debug("child exited with status %d", WEXITSTATUS(status));
+	return WEXITSTATUS(status);
+}
+
+int
+parent_main(const struct vioblk_opts *o, const char *argv0)
+{
+	static const int	 forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction	 sa;
+	struct chain		 c;
+	sigset_t		 block, old;
+	pid_t			 pid, self;
+	size_t			 i;
+	int			 sp[2], rv;
+
+	if (chain_open(&c, o) == -1)
+		return 1;
+	if (!o->foreground) {
+		if (daemon(0, 0) == -1) {
+			log_warn("daemon");
+			chain_close(&c);
+			return 1;
+		}
+		log_init(0, o->verbose);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair");
+		chain_close(&c);
+		return 1;
+	}
+
+	/* Hold the signals until child_pid names the child. */
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = parent_forward;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+
+	self = getpid();
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		chain_close(&c);
+		return 1;
+	case 0:
+		sa.sa_handler = SIG_DFL;
+		for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+			sigaction(forwarded[i], &sa, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(sp[0]);
+		parent_exec_child(sp[1], self, o, argv0);
+		/* NOTREACHED */
+	}
+	child_pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sp[1]);
+
+	if (parent_send(sp[0], &c, o) == -1) {
+		kill(pid, SIGKILL);
+		chain_close(&c);
+		parent_wait(pid);
+		return 1;
+	}
+	chain_close(&c);
+
+	/* The socket stays open so that the child sees the parent go. */
+	rv = parent_wait(pid);
+	close(sp[0]);
+	return rv;
+}

@@ -1,0 +1,44 @@
+/*
+ * The vioblk process pair: the privileged parent that opens the image
+ * chain and supervises, and the sandboxed child that serves the VMM.
+ */
+
+#ifndef VIOBLK_PROC_H
+#define VIOBLK_PROC_H
+
+#include <stddef.h>
+
+#include "imsg-proto/proto.h"
+
+/* In the child, the socket to the parent: right after stdio. */
+#define VIOBLK_CHILD_FD		3
+
+struct vioblk_opts {
+	int		 foreground;	/* -d */
+	int		 verbose;	/* -v, counted */
+	int		 rdonly;	/* -r */
+	int		 format;	/* -f, VIOBLK_FORMAT_* */
+	int		 unsafe;	/* -U */
+	int		 vmm_fd;	/* -c */
+	char		**basedirs;	/* -B, resolved by realpath */
+	size_t		 nbasedirs;
+	const char	*image;
+};
+
+/* The open image chain: index 0 is the top, then each base in order. */
+struct chain {
+	int		 fds[VIOBLK_PROTO_DISKS_MAX];
+	char		*names[VIOBLK_PROTO_DISKS_MAX];
+	int		 formats[VIOBLK_PROTO_DISKS_MAX];
+	size_t		 n;
+};
+
+/* Open and lock the chain; on failure log one line and return -1. */
+int	chain_open(struct chain *, const struct vioblk_opts *);
+void	chain_close(struct chain *);
+
+/* Each returns the process's exit status. */
+int	parent_main(const struct vioblk_opts *, const char *argv0);
+int	child_main(void);
+
+#endif /* VIOBLK_PROC_H */

@@ -1,0 +1,384 @@
+/*
+ * The sandbox.  Common to both backends: a child started as root locks
+ * itself into an empty directory and becomes an unprivileged user; then
+ * it may not create processes, dump core or hold more descriptors than
+ * SANDBOX_NOFILE.
+ *
+ * Linux: a Landlock ruleset that handles every file system right the
+ * kernel knows and grants none, then a seccomp allowlist.  OpenBSD:
+ * unveil nothing, then pledge.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vioblk/log.h"
+#include "vioblk/sandbox.h"
+
+#ifdef __linux__
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <fcntl.h>
+#include <seccomp.h>
+#endif
+
+/* The empty directory: owned by root, writable by no one else. */
+#define EMPTY_DIR_MODE	0755
+
+static int
+sandbox_drop_root(void)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(VIOBLK_USER)) == NULL) {
+		log_warnx("sandbox: user %s: not found", VIOBLK_USER);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (mkdir(VIOBLK_EMPTY_DIR, EMPTY_DIR_MODE) == -1 && errno != EEXIST) {
+		log_warn("sandbox: mkdir %s", VIOBLK_EMPTY_DIR);
+		return -1;
+	}
+	if (lstat(VIOBLK_EMPTY_DIR, &st) == -1) {
+		log_warn("sandbox: %s", VIOBLK_EMPTY_DIR);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		log_warnx("sandbox: %s: not a directory owned and only "
+		    "writable by root", VIOBLK_EMPTY_DIR);
+		return -1;
+	}
+	if (chroot(VIOBLK_EMPTY_DIR) == -1 || chdir("/") == -1) {
+		log_warn("sandbox: chroot %s", VIOBLK_EMPTY_DIR);
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_warn("sandbox: become %s", VIOBLK_USER);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sandbox_limit(int resource, const char *name, rlim_t value)
+{
+	struct rlimit	rl;
+
+	rl.rlim_cur = rl.rlim_max = value;
+	if (setrlimit(resource, &rl) == -1) {
+		log_warn("sandbox: %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sandbox_limits(void)
+{
+	if (sandbox_limit(RLIMIT_NPROC, "RLIMIT_NPROC", 0) == -1 ||
+	    sandbox_limit(RLIMIT_CORE, "RLIMIT_CORE", 0) == -1 ||
+	    sandbox_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", SANDBOX_NOFILE) == -1)
+		return -1;
+	return 0;
+}
+
+#ifdef __linux__
+
+/*
+ * Landlock, through its system calls: the C library has no wrappers.
+ * The numbers are the same on every architecture.
+ */
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset	444
+#endif
+#ifndef __NR_landlock_restrict_self
+#define __NR_landlock_restrict_self	446
+#endif
+#define LL_CREATE_RULESET_VERSION	(1U << 0)
+
+/* The ruleset attribute, as of ABI 6; older kernels read a prefix. */
+struct ll_ruleset_attr {
+	uint64_t	handled_access_fs;
+	uint64_t	handled_access_net;
+	uint64_t	scoped;
+};
+
+/* File system rights: ABI 1 knows bits 0 (execute) to 12 (make_sym). */
+#define LL_FS_ABI1		((1ULL << 13) - 1)
+#define LL_FS_REFER		(1ULL << 13)	/* ABI 2 */
+#define LL_FS_TRUNCATE		(1ULL << 14)	/* ABI 3 */
+#define LL_FS_IOCTL_DEV		(1ULL << 15)	/* ABI 5 */
+/* Network rights, ABI 4: bind and connect TCP ports. */
+#define LL_NET_ABI4		((1ULL << 0) | (1ULL << 1))
+/* Scopes, ABI 6: abstract unix sockets and signals outside the domain. */
+#define LL_SCOPE_ABI6		((1ULL << 0) | (1ULL << 1))
+
+/* What each ABI handles; a newer kernel gets the newest set known here. */
+static const struct {
+	long		abi;
+	uint64_t	fs, net, scoped;
+} ll_abis[] = {
+	{ 1, LL_FS_ABI1, 0, 0 },
+	{ 2, LL_FS_ABI1 | LL_FS_REFER, 0, 0 },
+	{ 3, LL_FS_ABI1 | LL_FS_REFER | LL_FS_TRUNCATE, 0, 0 },
+	{ 4, LL_FS_ABI1 | LL_FS_REFER | LL_FS_TRUNCATE, LL_NET_ABI4, 0 },
+	{ 5, LL_FS_ABI1 | LL_FS_REFER | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV,
+	    LL_NET_ABI4, 0 },
+	{ 6, LL_FS_ABI1 | LL_FS_REFER | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV,
+	    LL_NET_ABI4, LL_SCOPE_ABI6 },
+};
+
+/*
+ * Rights on descriptors opened before the ruleset (the images, received
+ * from the parent) are not affected: Landlock checks at open time.
+ */
+static int
+sandbox_landlock(int flags)
+{
+	struct ll_ruleset_attr	attr;
+	size_t			i, n = sizeof(ll_abis) / sizeof(ll_abis[0]);
+	long			abi;
+	int			fd;
+
+	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
+	    LL_CREATE_RULESET_VERSION);
+	if (abi < 1) {
+		if (flags & SANDBOX_UNSAFE) {
+			log_warnx("sandbox: Landlock unavailable (%s): running "
+			    "without file system confinement (-U)",
+			    strerror(errno));
+			return 0;
+		}
+		log_warnx("sandbox: Landlock unavailable (%s): refusing to "
+		    "run without file system confinement unless -U is given",
+		    strerror(errno));
+		return -1;
+	}
+	memset(&attr, 0, sizeof(attr));
+	for (i = 0; i < n; i++) {
+		if (ll_abis[i].abi > abi)
+			break;
+		attr.handled_access_fs = ll_abis[i].fs;
+		attr.handled_access_net = ll_abis[i].net;
+		attr.scoped = ll_abis[i].scoped;
+	}
+	fd = syscall(__NR_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd == -1) {
+		log_warn("sandbox: Landlock ABI %ld ruleset", abi);
+		return -1;
+	}
+	if (syscall(__NR_landlock_restrict_self, fd, 0) == -1) {
+		log_warn("sandbox: Landlock restrict");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	log_debug("sandbox: Landlock ABI %ld", abi);
+	return 0;
+}
+
+/* How a path probe fails: politely, so that libc callers see an error. */
+#define DENY		SCMP_ACT_ERRNO(EACCES)
+#define ALLOW		SCMP_ACT_ALLOW
+/* No argument filter. */
+#define NOARG		-1, SCMP_CMP_EQ, 0, 0
+/* Argument n, masked with m, equals v. */
+#define MASKED(n, m, v)	(n), SCMP_CMP_MASKED_EQ, (m), (v)
+/* Argument n equals v. */
+#define EQ(n, v)	(n), SCMP_CMP_EQ, (v), 0
+
+struct sandbox_rule {
+	const char		*name;
+	uint32_t		 action;
+	int			 arg;	/* -1: no argument filter */
+	enum scmp_compare	 op;
+	uint64_t		 datum_a;
+	uint64_t		 datum_b;
+};
+
+/*
+ * Everything the child may do once locked in.  A call that is not here
+ * kills the process: execve, fork and clone, socket, connect, bind,
+ * ptrace, kill, and all the rest.  The same table serves the sanitizer
+ * build; the few calls only its runtime makes are marked "sanitizer".
+ */
+static const struct sandbox_rule sandbox_rules[] = {
+	/* The channels, eventfds and images. */
+	{ "read",		ALLOW, NOARG },	/* eventfds */
+	{ "readv",		ALLOW, NOARG },	/* vectored reads */
+	{ "pread64",		ALLOW, NOARG },	/* image reads */
+	{ "preadv",		ALLOW, NOARG },	/* reads into guest memory */
+	{ "preadv2",		ALLOW, NOARG },	/* the same, newer libcs */
+	{ "write",		ALLOW, NOARG },	/* eventfds, log lines */
+	{ "writev",		ALLOW, NOARG },	/* vectored writes */
+	{ "pwrite64",		ALLOW, NOARG },	/* image metadata writes */
+	{ "pwritev",		ALLOW, NOARG },	/* writes of guest memory */
+	{ "pwritev2",		ALLOW, NOARG },	/* the same, newer libcs */
+	{ "recvmsg",		ALLOW, NOARG },	/* imsg, with passed fds */
+	{ "sendmsg",		ALLOW, NOARG },	/* imsg replies */
+	/* send(2) on the connected log socket; never to an address. */
+	{ "sendto",		ALLOW, EQ(4, 0) },
+	{ "shutdown",		ALLOW, NOARG },	/* SIGTERM ends VMM input */
+	{ "close",		ALLOW, NOARG },	/* fds the VMM replaces */
+	{ "lseek",		ALLOW, NOARG },	/* image size */
+	{ "fstat",		ALLOW, NOARG },	/* image size */
+	/* fstat(3) of glibc is fstatat(fd, "", AT_EMPTY_PATH). */
+	{ "newfstatat",	ALLOW, MASKED(3, AT_EMPTY_PATH, AT_EMPTY_PATH) },
+	{ "statx",	ALLOW, MASKED(2, AT_EMPTY_PATH, AT_EMPTY_PATH) },
+	{ "fsync",		ALLOW, NOARG },	/* FLUSH */
+	{ "fdatasync",		ALLOW, NOARG },	/* FLUSH */
+	{ "fallocate",		ALLOW, NOARG },	/* DISCARD, WRITE_ZEROES */
+	{ "ftruncate",		ALLOW, NOARG },	/* qcow2 image growth */
+	/* Descriptor flags (O_NONBLOCK on eventfds); never locks. */
+	{ "fcntl",		ALLOW, EQ(1, F_GETFL) },
+	{ "fcntl",		ALLOW, EQ(1, F_SETFL) },
+	{ "fcntl",		ALLOW, EQ(1, F_GETFD) },
+	{ "fcntl",		ALLOW, EQ(1, F_SETFD) },
+
+	/* Memory: never executable. */
+	{ "mmap",		ALLOW, MASKED(2, PROT_EXEC, 0) },
+	{ "mmap",		DENY, MASKED(2, PROT_EXEC, PROT_EXEC) },
+	{ "mprotect",		ALLOW, MASKED(2, PROT_EXEC, 0) },
+	{ "mprotect",		DENY, MASKED(2, PROT_EXEC, PROT_EXEC) },
+	{ "munmap",		ALLOW, NOARG },	/* guest regions, malloc */
+	{ "mremap",		ALLOW, NOARG },	/* realloc of large blocks */
+	{ "madvise",		ALLOW, NOARG },	/* free(3) returning pages */
+	{ "brk",		ALLOW, NOARG },	/* malloc */
+
+	/* The event loop and the C library. */
+	{ "epoll_wait",		ALLOW, NOARG },	/* libevent */
+	{ "epoll_pwait",	ALLOW, NOARG },	/* libevent, arm64 */
+	{ "epoll_ctl",		ALLOW, NOARG },	/* libevent */
+	{ "poll",		ALLOW, NOARG },	/* libevent fallback */
+	{ "ppoll",		ALLOW, NOARG },	/* libevent fallback, arm64 */
+	{ "clock_gettime",	ALLOW, NOARG },	/* timers, without a vDSO */
+	{ "clock_getres",	ALLOW, NOARG },	/* libevent clock choice */
+	{ "gettimeofday",	ALLOW, NOARG },	/* libevent */
+	{ "getpid",		ALLOW, NOARG },	/* libc and sanitizer reports */
+	{ "gettid",		ALLOW, NOARG },	/* sanitizer reports */
+	{ "futex",		ALLOW, NOARG },	/* libc locks */
+	{ "sched_yield",	ALLOW, NOARG },	/* sanitizer spin locks */
+	{ "sigaltstack",	ALLOW, NOARG },	/* sanitizer, at exit */
+	{ "getrandom",		ALLOW, NOARG },	/* libc randomness */
+	{ "rt_sigreturn",	ALLOW, NOARG },	/* end of the SIGTERM handler */
+	{ "rt_sigprocmask",	ALLOW, NOARG },	/* libc internals */
+	{ "restart_syscall",	ALLOW, NOARG },	/* after a stop signal */
+	{ "exit",		ALLOW, NOARG },	/* the end */
+	{ "exit_group",		ALLOW, NOARG },	/* the end */
+
+	/* Path probes fail with EACCES rather than kill. */
+	{ "open",		DENY, NOARG },
+	{ "openat",		DENY, NOARG },
+	{ "openat2",		DENY, NOARG },
+	{ "creat",		DENY, NOARG },
+	{ "stat",		DENY, NOARG },
+	{ "lstat",		DENY, NOARG },
+	{ "newfstatat",	DENY, MASKED(3, AT_EMPTY_PATH, 0) },
+	{ "statx",		DENY, MASKED(2, AT_EMPTY_PATH, 0) },
+	{ "access",		DENY, NOARG },
+	{ "faccessat",		DENY, NOARG },
+	{ "faccessat2",		DENY, NOARG },
+	{ "readlink",		DENY, NOARG },
+	{ "readlinkat",		DENY, NOARG },
+};
+
+static int
+sandbox_seccomp(void)
+{
+	const struct sandbox_rule	*r;
+	struct scmp_arg_cmp		 cmp;
+	scmp_filter_ctx			 ctx;
+	size_t				 i;
+	int				 nr, rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		log_warnx("sandbox: seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(sandbox_rules) / sizeof(sandbox_rules[0]);
+	    i++) {
+		r = &sandbox_rules[i];
+		/* A call this architecture does not have needs no rule. */
+		if ((nr = seccomp_syscall_resolve_name(r->name)) ==
+		    __NR_SCMP_ERROR || nr < 0)
+			continue;
+		memset(&cmp, 0, sizeof(cmp));
+		cmp.arg = r->arg;
+		cmp.op = r->op;
+		cmp.datum_a = r->datum_a;
+		cmp.datum_b = r->datum_b;
+		rc = seccomp_rule_add_array(ctx, r->action, nr,
+		    r->arg < 0 ? 0 : 1, &cmp);
+		if (rc < 0) {
+			log_warnx("sandbox: seccomp rule for %s: %s", r->name,
+			    strerror(-rc));
+			seccomp_release(ctx);
+			return -1;
+		}
+	}
+	if ((rc = seccomp_load(ctx)) < 0) {
+		log_warnx("sandbox: seccomp load: %s", strerror(-rc));
+		seccomp_release(ctx);
+		return -1;
+	}
+	seccomp_release(ctx);
+	return 0;
+}
+
+int
+sandbox_enter(int flags)
+{
+	if (sandbox_drop_root() == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_warn("sandbox: no_new_privs");
+		return -1;
+	}
+	if (sandbox_limits() == -1 || sandbox_landlock(flags) == -1 ||
+	    sandbox_seccomp() == -1)
+		return -1;
+	return 0;
+}
+
+#elif defined(__OpenBSD__)
+
+int
+sandbox_enter(int flags)
+{
+	(void)flags;
+	if (sandbox_drop_root() == -1 || sandbox_limits() == -1)
+		return -1;
+	/* Hide the whole file system, then forbid any further unveil. */
+	if (unveil("/", "") == -1 || unveil(NULL, NULL) == -1) {
+		log_warn("sandbox: unveil");
+		return -1;
+	}
+	/* recvfd: memory regions and eventfds arrive after this point. */
+	if (pledge("stdio recvfd", NULL) == -1) {
+		log_warn("sandbox: pledge");
+		return -1;
+	}
+	return 0;
+}
+
+#else
+#error "vioblk has a sandbox for Linux and OpenBSD only"
+#endif

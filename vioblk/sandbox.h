@@ -1,0 +1,40 @@
+/*
+ * The child's jail, entered once every descriptor it needs is open and
+ * before it reads the first byte from the VMM.  One call site, two
+ * backends: Landlock and seccomp on Linux, pledge and unveil on OpenBSD.
+ */
+
+#ifndef VIOBLK_SANDBOX_H
+#define VIOBLK_SANDBOX_H
+
+#include "imsg-proto/proto.h"
+
+/* Where a child started as root is locked in; change at build time. */
+#ifndef VIOBLK_EMPTY_DIR
+#define VIOBLK_EMPTY_DIR	"/var/empty"
+#endif
+/* Who a child started as root becomes; change at build time. */
+#ifndef VIOBLK_USER
+#define VIOBLK_USER		"nobody"
+#endif
+
+/*
+ * Descriptors the child may hold at once, which RLIMIT_NOFILE allows and
+ * no more: stdio (3), every image of a chain, the parent and VMM channels
+ * (2), the event loop's epoll fd and the log socket (2), every memory
+ * region and eventfd the VMM may send, and one of each of those two kinds
+ * in flight while an old one is being replaced (2).
+ */
+#define SANDBOX_NOFILE	(3 + VIOBLK_PROTO_DISKS_MAX + 2 + 2 + \
+	    VIOBLK_PROTO_MEM_REGIONS_MAX + VIOBLK_PROTO_EVENTFDS_MAX + 2)
+
+#define SANDBOX_UNSAFE	0x01	/* -U: go on where Landlock is missing */
+
+/*
+ * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_USER), set the
+ * resource limits, then lock the process in.  Returns 0, or -1 after
+ * logging one line on why.
+ */
+int	sandbox_enter(int flags);
+
+#endif /* VIOBLK_SANDBOX_H */
