@@ -81,6 +81,8 @@ PROGS :=	$(VIOBLK) $(VIOBLKCTL)
 REGRESS :=	$(VMM_PROGS) $(TOOLS) $(UNITS)
 
 .PHONY: all deps test bench demo lint clean
+# Keep objects that pattern rules made on the way to a program.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(PROGS) $(REGRESS)
