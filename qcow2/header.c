@@ -542,6 +542,7 @@ qcow2_free(struct qcow2 *q)
 	free(q->zbuf);
 	free(q->cow_head);
 	free(q->cow_tail);
+	free(q->zeros);
 	qcow2_free_zstd(q);
 	free(q);
 }

@@ -1,0 +1,167 @@
+#!/bin/sh
+# Images written by qemu-io read back through our backing layer exactly as
+# `qemu-img convert -O raw` reads them: every cluster size, both versions,
+# 1-, 16- and 64-bit refcounts, zero clusters, compressed clusters (zlib and
+# zstd), a chain of five with relative names, a base shorter than its top,
+# a raw base.
+
+set -u
+: "${B:=build}"
+command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || {
+	echo "SKIP: qemu-img and qemu-io are needed (qemu-utils)"
+	exit 77
+}
+W=$(mktemp -d "${TMPDIR:-/tmp}/qread.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT INT TERM
+TO="timeout -k 5 120"
+QDUMP=$B/regress/tools/qdump
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); echo "not ok $n - $*"; fails=$((fails + 1)); }
+# why FILE: what an error output says went wrong, in one line; for a
+# sanitizer report its summary and the first frame in our code.
+why()
+{
+	if grep -q "Sanitizer" "$1"; then
+		echo "$(grep -m1 "^SUMMARY: " "$1") $(grep -m1 -oE \
+		    "in [A-Za-z_0-9]+ (qcow2|vioblkctl|regress)/[^ ]+" "$1")"
+	else
+		grep -m1 . "$1"
+	fi
+}
+
+# Scattered writes, unaligned to clusters, overlapping, some zeroed.
+SIZE=$((16 * 1024 * 1024))
+pattern()
+{
+	img=$1
+	zero=$2
+	K=1024
+	M=$((1024 * 1024))
+	set -- -c "write -P 0x11 0 4k" \
+	    -c "write -P 0x22 7680 $((70 * K))" \
+	    -c "write -P 0x33 $M 1536" \
+	    -c "write -P 0x44 $((3 * M + 512)) $((2 * M + K))" \
+	    -c "write -P 0x45 $((4 * M - 3 * 512)) 2048" \
+	    -c "write -P 0x66 $((9 * M - 512)) $K" \
+	    -c "write -P 0x77 $((SIZE - 4 * K)) 4k"
+	if [ "$zero" = 1 ]; then
+		set -- "$@" -c "write -z $((6 * M)) 256k" \
+		    -c "write -P 0x55 $((6 * M + 64 * K + 512)) 8k" \
+		    -c "write -z -u $((3 * M + 128 * K)) 128k" \
+		    -c "write -z $M 64k"
+	fi
+	$TO qemu-io -f qcow2 "$@" "$img" >/dev/null
+}
+
+# readback NAME QDUMP-ARGS...: our dump of the chain equals qemu's.
+readback()
+{
+	name=$1
+	shift
+	opts=
+	if [ "$1" = -c ]; then
+		opts="-c $2"
+		shift 2
+	fi
+	top=$1
+	rm -f "$W/ours.raw" "$W/ref.raw"
+	if ! $TO qemu-img convert -O raw "$top" "$W/ref.raw"; then
+		notok "$name (qemu-img convert failed)"
+		return
+	fi
+	if ! $TO "$QDUMP" $opts -o "$W/ours.raw" "$@" 2>"$W/err"; then
+		notok "$name ($(why "$W/err"))"
+		return
+	fi
+	if cmp "$W/ref.raw" "$W/ours.raw" >"$W/cmp" 2>&1; then
+		ok "$name"
+	else
+		notok "$name ($(head -1 "$W/cmp"))"
+	fi
+}
+
+for cs in 512 4096 65536 2097152; do
+	for spec in 0.10:16 1.1:1 1.1:16 1.1:64; do
+		compat=${spec%:*}
+		rb=${spec#*:}
+		img=$W/m-$cs-$compat-$rb.qcow2
+		$TO qemu-img create -q -f qcow2 -o cluster_size=$cs \
+		    -o compat=$compat -o refcount_bits=$rb "$img" $SIZE
+		if [ "$compat" = 1.1 ]; then z=1; else z=0; fi
+		pattern "$img" $z
+		readback \
+		    "read cluster_size=$cs compat=$compat refcount_bits=$rb" \
+		    "$img"
+	done
+done
+
+# A cache far smaller than the L2 tables: every read evicts.
+readback "read 512 B clusters through a tiny cache" -c 4096 \
+    "$W/m-512-1.1-16.qcow2"
+
+# Compressed clusters, from data part compressible and part random.
+raw=$W/mixed.raw
+$TO qemu-img create -q -f raw "$raw" 8M
+$TO qemu-io -f raw -c "write -P 0x61 0 1m" -c "write -P 0x62 3m 512k" \
+    "$raw" >/dev/null
+dd if=/dev/urandom of="$raw" bs=64k seek=20 count=8 conv=notrunc 2>/dev/null
+dd if=/dev/urandom of="$raw" bs=4k seek=1100 count=3 conv=notrunc 2>/dev/null
+for ct in zlib zstd; do
+	for cs in 4096 65536; do
+		img=$W/c-$ct-$cs.qcow2
+		$TO qemu-img convert -c -f raw -O qcow2 \
+		    -o compression_type=$ct,cluster_size=$cs "$raw" "$img"
+		readback "compressed $ct cluster_size=$cs" "$img"
+	done
+done
+# Compressed clusters overwritten in part by plain ones.
+img=$W/c-zstd-65536.qcow2
+$TO qemu-io -f qcow2 -c "write -P 0x71 $((512 * 1024 + 512)) 3k" \
+    -c "write -z 2m 64k" "$img" >/dev/null
+readback "compressed zstd, partly overwritten" "$img"
+
+# A chain of five; each names its base relative to its own directory.
+c=$W/chain
+mkdir -p "$c/d1/d2/d3/d4"
+$TO qemu-img create -q -f qcow2 -o cluster_size=4096 "$c/l0.qcow2" 8M
+$TO qemu-io -f qcow2 -c "write -P 0xa0 0 8m" "$c/l0.qcow2" >/dev/null
+$TO qemu-img create -q -f qcow2 -b ../l0.qcow2 -F qcow2 "$c/d1/l1.qcow2"
+$TO qemu-img create -q -f qcow2 -o cluster_size=65536 -b ../l1.qcow2 \
+    -F qcow2 "$c/d1/d2/l2.qcow2"
+$TO qemu-img create -q -f qcow2 -o cluster_size=512 -b ../l2.qcow2 \
+    -F qcow2 "$c/d1/d2/d3/l3.qcow2"
+$TO qemu-img create -q -f qcow2 -b ../l3.qcow2 -F qcow2 \
+    "$c/d1/d2/d3/d4/l4.qcow2"
+$TO qemu-io -f qcow2 -c "write -P 0xa1 4096 1m" "$c/d1/l1.qcow2" >/dev/null
+$TO qemu-io -f qcow2 -c "write -P 0xa2 $((512 * 1024 + 512)) 1m" \
+    -c "write -z 3m 128k" "$c/d1/d2/l2.qcow2" >/dev/null
+$TO qemu-io -f qcow2 -c "write -P 0xa3 $((900 * 1024)) 300k" \
+    "$c/d1/d2/d3/l3.qcow2" >/dev/null
+$TO qemu-io -f qcow2 -c "write -P 0xa4 $((5 * 1024 * 1024 - 512)) 1k" \
+    -c "write -z 1m 4k" "$c/d1/d2/d3/d4/l4.qcow2" >/dev/null
+readback "chain of five with relative names" "$c/d1/d2/d3/d4/l4.qcow2" \
+    "$c/d1/d2/d3/l3.qcow2" "$c/d1/d2/l2.qcow2" "$c/d1/l1.qcow2" \
+    "$c/l0.qcow2"
+
+# A base shorter than its top: past its end the top reads zeroes.
+$TO qemu-img create -q -f qcow2 "$W/short.qcow2" 3M
+$TO qemu-io -f qcow2 -c "write -P 0xb1 0 3m" "$W/short.qcow2" >/dev/null
+$TO qemu-img create -q -f qcow2 -b short.qcow2 -F qcow2 "$W/tall.qcow2" 9M
+$TO qemu-io -f qcow2 -c "write -P 0xb2 $((2 * 1024 * 1024 + 512)) 2m" \
+    "$W/tall.qcow2" >/dev/null
+readback "base shorter than the top" "$W/tall.qcow2" "$W/short.qcow2"
+
+# A raw base; also one of an odd size.
+$TO qemu-img create -q -f raw "$W/base.raw" $((5 * 1024 * 1024 + 512))
+$TO qemu-io -f raw -c "write -P 0xc1 0 5m" "$W/base.raw" >/dev/null
+$TO qemu-img create -q -f qcow2 -b base.raw -F raw "$W/over-raw.qcow2" 6M
+$TO qemu-io -f qcow2 -c "write -P 0xc2 $((64 * 1024 - 512)) 1k" \
+    "$W/over-raw.qcow2" >/dev/null
+readback "qcow2 over a raw base of odd size" "$W/over-raw.qcow2" \
+    "$W/base.raw"
+readback "raw image alone" "$W/base.raw"
+
+echo "1..$n"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,45 @@
+/*
+ * vioblkctl: the image tool.  Each command lives in its own file; the
+ * chain of an image and its bases is opened in chain.c the same way the
+ * device process opens it.
+ */
+
+#ifndef VIOBLKCTL_H
+#define VIOBLKCTL_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qcow2/backing.h"
+
+/* Room for one error line from the backing layer or from us. */
+#define CTL_ERRLEN	512
+
+struct chain {
+	struct backing	*b;
+	size_t		 n;			/* images in the chain */
+	int		 fds[BACKING_CHAIN_MAX];
+	char		*names[BACKING_CHAIN_MAX];
+	off_t		 sizes[BACKING_CHAIN_MAX];	/* virtual sizes */
+};
+
+/* chain.c */
+int	chain_open(struct chain *, const char *path, int flags, char *err,
+	    size_t errlen);
+void	chain_close(struct chain *);
+void	chain_warn(const char *name, const char *err);
+
+/* size.c */
+int	parse_size(const char *, uint64_t *);
+
+/* One per command. */
+int	cmd_create(int, char **);
+int	cmd_info(int, char **);
+int	cmd_map(int, char **);
+int	cmd_convert(int, char **);
+
+void	usage(void) __attribute__((__noreturn__));
+
+#endif /* VIOBLKCTL_H */
