@@ -148,7 +148,23 @@ else
 	notok "compressed to raw: $(why "$W/err")"
 fi
 
+# A tiny metadata cache (-C) evicts all the time and reads the same.
+if $TO "$CTL" -C 64k convert "$top" "$W/small.raw" 2>"$W/err" &&
+    cmp -s "$W/ref.raw" "$W/small.raw"; then
+	ok "-C 64k: a tiny cache reads the chain the same"
+else
+	notok "-C 64k: $(why "$W/err")"
+fi
+
 # Refusals.
+$TO "$CTL" -C 0 convert "$top" "$W/x" 2>"$W/err"
+rc=$?
+if [ $rc -eq 1 ] && [ ! -e "$W/x" ] && grep -q "bad cache size" "$W/err"
+then
+	ok "-C 0 is refused"
+else
+	notok "-C 0: exit $rc, $(why "$W/err")"
+fi
 echo keep >"$W/exists"
 $TO "$CTL" convert "$W/src.raw" "$W/exists" 2>"$W/err"
 rc=$?

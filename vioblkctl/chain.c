@@ -109,7 +109,7 @@ chain_open(struct chain *c, const char *path, int flags, char *err,
 			break;
 	}
 	params.names = (const char *const *)c->names;
-	params.cache_bytes = 0;
+	params.cache_bytes = ctl_cache_bytes;
 	if (backing_open_params(&c->b, c->fds, c->n, flags, &params, err,
 	    errlen) == -1) {
 		if (err[0] == '\0')

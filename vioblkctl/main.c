@@ -3,11 +3,14 @@
  */
 
 #include <err.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vioblkctl/vioblkctl.h"
+
+size_t	ctl_cache_bytes;	/* 0: the layer's default */
 
 struct command {
 	const char	*name;
@@ -25,7 +28,8 @@ void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vioblkctl create [-b base [-F fmt]] [-c cluster_size] "
+	    "usage: vioblkctl [-C cache_size] command ...\n"
+	    "       vioblkctl create [-b base [-F fmt]] [-c cluster_size] "
 	    "[-o lazy_refcounts]\n"
 	    "                        [-s size] image\n"
 	    "       vioblkctl info [--json] image\n"
@@ -37,8 +41,17 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	size_t	i;
+	uint64_t	 cache;
+	size_t		 i;
 
+	if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
+		if (parse_size(argv[2], &cache) == -1 || cache == 0 ||
+		    cache > SIZE_MAX)
+			errx(1, "%s: bad cache size", argv[2]);
+		ctl_cache_bytes = cache;
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2)
 		usage();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

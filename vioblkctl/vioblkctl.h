@@ -17,6 +17,8 @@
 /* Room for one error line from the backing layer or from us. */
 #define CTL_ERRLEN	512
 
+extern size_t	ctl_cache_bytes;	/* -C, per image; 0 for the default */
+
 struct chain {
 	struct backing	*b;
 	size_t		 n;			/* images in the chain */
