@@ -8,31 +8,12 @@
 
 set -u
 : "${B:=build}"
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || {
-	echo "SKIP: qemu-img and qemu-io are needed (qemu-utils)"
-	exit 77
-}
-W=$(mktemp -d "${TMPDIR:-/tmp}/qgarbage.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT INT TERM
+. regress/qemu.subr
 TO="timeout -k 5 30"
-CTL=${VIOBLKCTL:-$B/vioblkctl}
 QDUMP=$B/regress/tools/qdump
 SEED=${GARBAGE_SEED:-4242}
 # Damaged images per source image: enough to touch every table.
 ROUNDS=${GARBAGE_ROUNDS:-120}
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); echo "not ok $n - $*"; fails=$((fails + 1)); }
-why()
-{
-	if grep -q "Sanitizer" "$1"; then
-		echo "$(grep -m1 "^SUMMARY: " "$1") $(grep -m1 -oE \
-		    "in [A-Za-z_0-9]+ (qcow2|vioblkctl|regress)/[^ ]+" "$1")"
-	else
-		grep -m1 . "$1"
-	fi
-}
 
 # Source images: small clusters so that the metadata is dense, a
 # snapshot, zero clusters, compressed clusters, a v2 image.

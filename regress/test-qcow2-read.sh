@@ -7,29 +7,9 @@
 
 set -u
 : "${B:=build}"
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null || {
-	echo "SKIP: qemu-img and qemu-io are needed (qemu-utils)"
-	exit 77
-}
-W=$(mktemp -d "${TMPDIR:-/tmp}/qread.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT INT TERM
+. regress/qemu.subr
 TO="timeout -k 5 120"
 QDUMP=$B/regress/tools/qdump
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); echo "not ok $n - $*"; fails=$((fails + 1)); }
-# why FILE: what an error output says went wrong, in one line; for a
-# sanitizer report its summary and the first frame in our code.
-why()
-{
-	if grep -q "Sanitizer" "$1"; then
-		echo "$(grep -m1 "^SUMMARY: " "$1") $(grep -m1 -oE \
-		    "in [A-Za-z_0-9]+ (qcow2|vioblkctl|regress)/[^ ]+" "$1")"
-	else
-		grep -m1 . "$1"
-	fi
-}
 
 # Scattered writes, unaligned to clusters, overlapping, some zeroed.
 SIZE=$((16 * 1024 * 1024))
