@@ -69,6 +69,7 @@ static const struct proto_type types[VIOBLK_IMSG_MAX] = {
 	    VIOBLK_FROM_VMM | VIOBLK_FROM_PARENT, check_verbose },
 	[VIOBLK_IMSG_ERROR] = { "ERROR", sizeof(struct vioblk_error), 0,
 	    VIOBLK_FROM_CHILD, check_error },
+	[VIOBLK_IMSG_LISTEN] = { "LISTEN", 0, 1, VIOBLK_FROM_PARENT, check_none },
 };
 
 static int

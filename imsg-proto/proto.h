@@ -16,7 +16,8 @@
  *	child -> VMM	IO_READ_REPLY, INTR, ERROR
  *
  * The parent channel: DISK for each image, top first, then START, then
- * VMM_CHANNEL.  Anything else there, or in another order, is fatal.
+ * VMM_CHANNEL, or LISTEN when the child serves vhost-user front-ends
+ * instead of a VMM.  Anything else there, or in another order, is fatal.
  *
  * A message that fails validation is answered with ERROR and dropped.
  * A message that breaks the protocol's state (a second HELLO, anything
@@ -75,6 +76,7 @@ enum vioblk_imsg_type {
 	VIOBLK_IMSG_SHUTDOWN,		/* VMM -> child */
 	VIOBLK_IMSG_VERBOSE,		/* VMM -> child, parent -> child */
 	VIOBLK_IMSG_ERROR,		/* child -> VMM */
+	VIOBLK_IMSG_LISTEN,		/* parent -> child, listening socket fd */
 	VIOBLK_IMSG_MAX
 };
 
@@ -117,6 +119,12 @@ struct vioblk_start {
 };
 
 /* VMM_CHANNEL: no payload, the fd is the socket to the VMM. */
+
+/*
+ * LISTEN: no payload, the fd is a listening unix socket on which the
+ * child accepts vhost-user front-ends, one at a time; it replaces
+ * VMM_CHANNEL.
+ */
 
 #define VIOBLK_READY_RDONLY	0x0001	/* the disk is read-only */
 #define VIOBLK_READY_FLAGS	(VIOBLK_READY_RDONLY)

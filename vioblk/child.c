@@ -30,6 +30,8 @@
 
 #include "imsg-proto/proto.h"
 #include "qcow2/backing.h"
+#include "vioblk/child_dev.h"
+#include "vioblk/child_vhu.h"
 #include "vioblk/log.h"
 #include "vioblk/proc.h"
 #include "vioblk/sandbox.h"
@@ -75,6 +77,8 @@ struct child {
 	short			 vmm_events;
 	int			 state;
 	struct vioblk_ready	 ready;
+	struct child_dev	*dev;		/* from HELLO on */
+	int			 listen_fd;	/* LISTEN: vhost-user, or -1 */
 };
 
 /* One message off the VMM channel, validated. */
@@ -102,8 +106,17 @@ static int	child_pause(struct child *, struct child_msg *, char *,
 		    size_t);
 static int	child_resume(struct child *, struct child_msg *, char *,
 		    size_t);
-static int	child_unsupported(struct child *, struct child_msg *, char *,
+static int	child_mem_region(struct child *, struct child_msg *, char *,
 		    size_t);
+static int	child_io_read(struct child *, struct child_msg *, char *,
+		    size_t);
+static int	child_io_write(struct child *, struct child_msg *, char *,
+		    size_t);
+static int	child_kick_fd(struct child *, struct child_msg *, char *,
+		    size_t);
+static int	child_call_fd(struct child *, struct child_msg *, char *,
+		    size_t);
+static void	child_vmm_update(struct child *);
 static void	child_vmm_event(int, short, void *);
 
 /*
@@ -116,11 +129,11 @@ static const struct child_handler child_handlers[] = {
 	{ VIOBLK_IMSG_VERBOSE,		ST_UP,		child_verbose },
 	{ VIOBLK_IMSG_PAUSE,		ST_RUNNING,	child_pause },
 	{ VIOBLK_IMSG_RESUME,		ST_PAUSED,	child_resume },
-	{ VIOBLK_IMSG_MEM_REGION,	ST_UP,		child_unsupported },
-	{ VIOBLK_IMSG_IO_READ,		ST_UP,		child_unsupported },
-	{ VIOBLK_IMSG_IO_WRITE,		ST_UP,		child_unsupported },
-	{ VIOBLK_IMSG_KICK_FD,		ST_UP,		child_unsupported },
-	{ VIOBLK_IMSG_CALL_FD,		ST_UP,		child_unsupported },
+	{ VIOBLK_IMSG_MEM_REGION,	ST_UP,		child_mem_region },
+	{ VIOBLK_IMSG_IO_READ,		ST_UP,		child_io_read },
+	{ VIOBLK_IMSG_IO_WRITE,		ST_UP,		child_io_write },
+	{ VIOBLK_IMSG_KICK_FD,		ST_UP,		child_kick_fd },
+	{ VIOBLK_IMSG_CALL_FD,		ST_UP,		child_call_fd },
 };
 
 /* The VMM channel, for the signal handler; -1 until it is known. */
@@ -222,6 +235,16 @@ child_fatal(struct child *c, uint32_t type, int errnum, const char *text)
 	exit(1);
 }
 
+/* The device's messages: out as soon as the channel takes them. */
+static void
+child_dev_send(void *arg, uint32_t type, const void *data, size_t len)
+{
+	struct child	*c = arg;
+
+	child_send(c, type, data, len);
+	child_vmm_update(c);
+}
+
 static int
 child_hello(struct child *c, struct child_msg *m, char *err, size_t errlen)
 {
@@ -236,6 +259,10 @@ child_hello(struct child *c, struct child_msg *m, char *err, size_t errlen)
 	memset(&hello, 0, sizeof(hello));
 	hello.version = VIOBLK_PROTO_VERSION;
 	child_send(c, VIOBLK_IMSG_HELLO, &hello, sizeof(hello));
+	if ((c->dev = child_dev_new(c->base, c->backing,
+	    (c->flags & VIOBLK_START_RDONLY) != 0, c->ready.serial,
+	    child_dev_send, c, err, errlen)) == NULL)
+		return MSG_FATAL;
 	c->state = ST_RUNNING;
 	return 0;
 }
@@ -273,6 +300,7 @@ child_pause(struct child *c, struct child_msg *m, char *err, size_t errlen)
 		    strerror(errno));
 		return MSG_REFUSED;
 	}
+	child_dev_pause(c->dev, 1);
 	c->state = ST_PAUSED;
 	return 0;
 }
@@ -284,22 +312,55 @@ child_resume(struct child *c, struct child_msg *m, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	c->state = ST_RUNNING;
+	child_dev_pause(c->dev, 0);
 	return 0;
 }
 
 static int
-child_unsupported(struct child *c, struct child_msg *m, char *err,
+child_mem_region(struct child *c, struct child_msg *m, char *err,
     size_t errlen)
 {
-	(void)c;
-	if (m->fd != -1) {
-		close(m->fd);
-		m->fd = -1;
-	}
-	snprintf(err, errlen, "%s: not supported yet",
-	    proto_type_name(m->type));
-	errno = ENOTSUP;
-	return MSG_REFUSED;
+	/* Mapped or not, the fd is closed after the handler. */
+	return child_dev_mem_region(c->dev, &m->p.mem_region, m->fd, err,
+	    errlen) == -1 ? MSG_REFUSED : 0;
+}
+
+static int
+child_io_read(struct child *c, struct child_msg *m, char *err,
+    size_t errlen)
+{
+	return child_dev_io_read(c->dev, &m->p.io_read, err, errlen) == -1 ?
+	    MSG_REFUSED : 0;
+}
+
+static int
+child_io_write(struct child *c, struct child_msg *m, char *err,
+    size_t errlen)
+{
+	return child_dev_io_write(c->dev, &m->p.io, err, errlen) == -1 ?
+	    MSG_REFUSED : 0;
+}
+
+static int
+child_kick_fd(struct child *c, struct child_msg *m, char *err,
+    size_t errlen)
+{
+	int	fd = m->fd;
+
+	m->fd = -1;
+	return child_dev_kick_fd(c->dev, &m->p.queue_fd, fd, err, errlen) ==
+	    -1 ? MSG_REFUSED : 0;
+}
+
+static int
+child_call_fd(struct child *c, struct child_msg *m, char *err,
+    size_t errlen)
+{
+	int	fd = m->fd;
+
+	m->fd = -1;
+	return child_dev_call_fd(c->dev, &m->p.queue_fd, fd, err, errlen) ==
+	    -1 ? MSG_REFUSED : 0;
 }
 
 static void
@@ -501,6 +562,12 @@ child_start_msg(struct child *c, struct child_msg *m)
 		imsgbuf_allow_fdpass(&c->vmm);
 		m->fd = -1;
 		return 1;
+	case VIOBLK_IMSG_LISTEN:
+		if (!c->started)
+			fatalx("parent channel: LISTEN before START");
+		c->listen_fd = m->fd;
+		m->fd = -1;
+		return 1;
 	case VIOBLK_IMSG_VERBOSE:
 		log_setverbose(m->p.verbose.level);
 		return 0;
@@ -645,6 +712,27 @@ child_events(struct child *c)
 			fatal("sigaction");
 }
 
+/* vhost-user mode: the same image and sandbox, front-ends instead. */
+static void
+child_main_vhu(struct child *c)
+{
+	struct child_vhu_params	p;
+	char			serial[VIOBLK_PROTO_SERIAL_LEN + 1];
+
+	memset(serial, 0, sizeof(serial));
+	memcpy(serial, c->ready.serial, VIOBLK_PROTO_SERIAL_LEN);
+	memset(&p, 0, sizeof(p));
+	p.backing = c->backing;
+	p.name = c->names[0];
+	p.serial = serial;
+	p.readonly = (c->flags & VIOBLK_START_RDONLY) != 0;
+	if (c->flags & VIOBLK_START_UNSAFE)
+		p.sandbox_flags |= SANDBOX_UNSAFE;
+	p.listen_fd = c->listen_fd;
+	p.parent = &c->parent;
+	child_vhu_main(&p);
+}
+
 int
 child_main(void)
 {
@@ -653,6 +741,7 @@ child_main(void)
 
 	memset(&c, 0, sizeof(c));
 	c.state = ST_HELLO;
+	c.listen_fd = -1;
 	/* Set before exec by the parent already; again, to be sure. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("PR_SET_PDEATHSIG");
@@ -661,6 +750,8 @@ child_main(void)
 
 	child_receive(&c);
 	child_open_backing(&c);
+	if (c.listen_fd != -1)
+		child_main_vhu(&c);
 	child_events(&c);
 
 	if (c.flags & VIOBLK_START_UNSAFE)

@@ -83,14 +83,19 @@ parent_exec_child(int fd, pid_t ppid, const struct vioblk_opts *o,
 	_exit(EXIT_EXEC_FAILED);
 }
 
-/* Send the chain, START and the VMM channel; every fd sent is closed. */
+/*
+ * Send the chain, START and the VMM channel, or the listening socket of
+ * vhost-user mode when listen_fd is not -1; every fd sent is closed.
+ */
 static int
-parent_send(int fd, struct chain *c, const struct vioblk_opts *o)
+parent_send(int fd, struct chain *c, const struct vioblk_opts *o,
+    int listen_fd)
 {
 	struct imsgbuf		ibuf;
 	struct vioblk_disk	disk;
 	struct vioblk_start	start;
 	size_t			i;
+	uint32_t		type = VIOBLK_IMSG_VMM_CHANNEL;
 	int			sendfd;
 
 	if (imsgbuf_init(&ibuf, fd) == -1) {
@@ -119,10 +124,14 @@ parent_send(int fd, struct chain *c, const struct vioblk_opts *o)
 		start.flags |= VIOBLK_START_RDONLY;
 	if (o->unsafe)
 		start.flags |= VIOBLK_START_UNSAFE;
+	sendfd = o->vmm_fd;
+	if (listen_fd != -1) {
+		type = VIOBLK_IMSG_LISTEN;
+		sendfd = listen_fd;
+	}
 	if (imsg_compose(&ibuf, VIOBLK_IMSG_START, 0, 0, -1, &start,
 	    sizeof(start)) == -1 ||
-	    imsg_compose(&ibuf, VIOBLK_IMSG_VMM_CHANNEL, 0, 0, o->vmm_fd,
-	    NULL, 0) == -1) {
+	    imsg_compose(&ibuf, type, 0, 0, sendfd, NULL, 0) == -1) {
 		log_warn("send to child");
 		goto fail;
 	}
@@ -163,17 +172,28 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	static const int	 forwarded[] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction	 sa;
 	struct chain		 c;
+	struct listener		 l;
 	sigset_t		 block, old;
 	pid_t			 pid, self;
 	size_t			 i;
-	int			 sp[2], rv;
+	int			 sp[2], rv, listen_fd = o->listen_fd;
 
+	memset(&l, 0, sizeof(l));
+	l.fd = -1;
 	if (chain_open(&c, o) == -1)
 		return 1;
+	if (o->socket_path != NULL) {
+		if (listener_open(&l, o->socket_path) == -1) {
+			chain_close(&c);
+			return 1;
+		}
+		listen_fd = l.fd;
+	}
 	if (!o->foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");
 			chain_close(&c);
+			listener_close(&l);
 			return 1;
 		}
 		log_init(0, o->verbose);
@@ -181,6 +201,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
 		chain_close(&c);
+		listener_close(&l);
 		return 1;
 	}
 
@@ -201,6 +222,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	case -1:
 		log_warn("fork");
 		chain_close(&c);
+		listener_close(&l);
 		return 1;
 	case 0:
 		sa.sa_handler = SIG_DFL;
@@ -215,10 +237,14 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(sp[1]);
 
-	if (parent_send(sp[0], &c, o) == -1) {
+	/* Sent or not, the listening socket is no longer the parent's. */
+	rv = parent_send(sp[0], &c, o, listen_fd);
+	l.fd = -1;
+	if (rv == -1) {
 		kill(pid, SIGKILL);
 		chain_close(&c);
 		parent_wait(pid);
+		listener_close(&l);
 		return 1;
 	}
 	chain_close(&c);
@@ -226,5 +252,6 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	/* The socket stays open so that the child sees the parent go. */
 	rv = parent_wait(pid);
 	close(sp[0]);
+	listener_close(&l);
 	return rv;
 }

@@ -6,6 +6,8 @@
 #ifndef VIOBLK_PROC_H
 #define VIOBLK_PROC_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "imsg-proto/proto.h"
@@ -20,6 +22,8 @@ struct vioblk_opts {
 	int		 format;	/* -f, VIOBLK_FORMAT_* */
 	int		 unsafe;	/* -U */
 	int		 vmm_fd;	/* -c */
+	const char	*socket_path;	/* -u, --socket-path: vhost-user */
+	int		 listen_fd;	/* --fd: vhost-user, inherited */
 	char		**basedirs;	/* -B, resolved by realpath */
 	size_t		 nbasedirs;
 	const char	*image;
@@ -36,6 +40,19 @@ struct chain {
 /* Open and lock the chain; on failure log one line and return -1. */
 int	chain_open(struct chain *, const struct vioblk_opts *);
 void	chain_close(struct chain *);
+
+/* The listening socket of -u, while the parent holds it. */
+struct listener {
+	int		 fd;		/* -1 once handed to the child */
+	char		*path;		/* absolute, to remove it at exit */
+	dev_t		 dev;		/* the socket file made, and no other */
+	ino_t		 ino;
+};
+
+/* Make the socket (mode 0600) and listen; on failure one line, -1. */
+int	listener_open(struct listener *, const char *path);
+/* Close what is still held and remove the socket file if it is ours. */
+void	listener_close(struct listener *);
 
 /* Each returns the process's exit status. */
 int	parent_main(const struct vioblk_opts *, const char *argv0);

@@ -300,22 +300,32 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "readlinkat",		DENY, NOARG },
 };
 
+/* vhost-user mode only: front-ends on the listening socket it was given. */
+static const struct sandbox_rule sandbox_accept_rules[] = {
+	{ "accept4",		ALLOW, NOARG },
+	{ "accept",		ALLOW, NOARG },
+};
+
 static int
-sandbox_seccomp(void)
+sandbox_seccomp(int flags)
 {
 	const struct sandbox_rule	*r;
 	struct scmp_arg_cmp		 cmp;
 	scmp_filter_ctx			 ctx;
-	size_t				 i;
+	size_t				 i, n, nbase;
 	int				 nr, rc;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		log_warnx("sandbox: seccomp_init failed");
 		return -1;
 	}
-	for (i = 0; i < sizeof(sandbox_rules) / sizeof(sandbox_rules[0]);
-	    i++) {
-		r = &sandbox_rules[i];
+	n = nbase = sizeof(sandbox_rules) / sizeof(sandbox_rules[0]);
+	if (flags & SANDBOX_ACCEPT)
+		n += sizeof(sandbox_accept_rules) /
+		    sizeof(sandbox_accept_rules[0]);
+	for (i = 0; i < n; i++) {
+		r = i < nbase ? &sandbox_rules[i] :
+		    &sandbox_accept_rules[i - nbase];
 		/* A call this architecture does not have needs no rule. */
 		if ((nr = seccomp_syscall_resolve_name(r->name)) ==
 		    __NR_SCMP_ERROR || nr < 0)
@@ -353,7 +363,7 @@ sandbox_enter(int flags)
 		return -1;
 	}
 	if (sandbox_limits() == -1 || sandbox_landlock(flags) == -1 ||
-	    sandbox_seccomp() == -1)
+	    sandbox_seccomp(flags) == -1)
 		return -1;
 	return 0;
 }
@@ -363,7 +373,6 @@ sandbox_enter(int flags)
 int
 sandbox_enter(int flags)
 {
-	(void)flags;
 	if (sandbox_drop_root() == -1 || sandbox_limits() == -1)
 		return -1;
 	/* Hide the whole file system, then forbid any further unveil. */
@@ -371,8 +380,12 @@ sandbox_enter(int flags)
 		log_warn("sandbox: unveil");
 		return -1;
 	}
-	/* recvfd: memory regions and eventfds arrive after this point. */
-	if (pledge("stdio recvfd", NULL) == -1) {
+	/*
+	 * recvfd: memory regions and eventfds arrive after this point; unix:
+	 * accept(2) of vhost-user front-ends.
+	 */
+	if (pledge((flags & SANDBOX_ACCEPT) ? "stdio recvfd unix" :
+	    "stdio recvfd", NULL) == -1) {
 		log_warn("sandbox: pledge");
 		return -1;
 	}

@@ -23,12 +23,17 @@
  * no more: stdio (3), every image of a chain, the parent and VMM channels
  * (2), the event loop's epoll fd and the log socket (2), every memory
  * region and eventfd the VMM may send, and one of each of those two kinds
- * in flight while an old one is being replaced (2).
+ * in flight while an old one is being replaced (2); the listening socket
+ * of vhost-user mode (1), where the VMM channel is the front-end and the
+ * 8 region fds of a memory table fit in the region budget; the event
+ * loop's signal pipe (2); and an error eventfd per queue (vhost-user).
  */
 #define SANDBOX_NOFILE	(3 + VIOBLK_PROTO_DISKS_MAX + 2 + 2 + \
-	    VIOBLK_PROTO_MEM_REGIONS_MAX + VIOBLK_PROTO_EVENTFDS_MAX + 2)
+	    VIOBLK_PROTO_MEM_REGIONS_MAX + VIOBLK_PROTO_EVENTFDS_MAX + 2 + \
+	    1 + 2 + VIOBLK_PROTO_QUEUES_MAX)
 
 #define SANDBOX_UNSAFE	0x01	/* -U: go on where Landlock is missing */
+#define SANDBOX_ACCEPT	0x02	/* vhost-user: accept on a listening socket */
 
 /*
  * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_USER), set the

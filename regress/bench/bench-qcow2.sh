@@ -1,8 +1,7 @@
 #!/bin/sh
 # The qcow2 rows of the benchmark table (see run.sh for the line format).
-# where ratio > 1 means we are better (ours/ref for rates, ref/ours for
-# times and sizes).  Each figure is the best of BENCH_RUNS short runs with
-# a fixed seed, on images in the page cache.
+# Each figure is the best of BENCH_RUNS short runs with a fixed seed, on
+# images in the page cache.
 #
 # qcow2 rows: our backing layer against a raw file read or written with
 # plain pread/pwrite (the limit), against `qemu-img bench`, and our peak

@@ -361,6 +361,24 @@ test_senders(void **state)
 	assert_true(proto_senders(VIOBLK_IMSG_HELLO) & VIOBLK_FROM_VMM);
 }
 
+/*
+ * LISTEN: the listening socket for vhost-user, from the parent only; it
+ * must carry the socket and nothing else.
+ */
+static void
+test_listen(void **state)
+{
+	uint8_t	byte = 0;
+
+	(void)state;
+	framing(VIOBLK_IMSG_LISTEN, NULL, 0, 1);
+	refused(VIOBLK_IMSG_LISTEN, NULL, 0, 0, EBADMSG);
+	refused(VIOBLK_IMSG_LISTEN, &byte, sizeof(byte), 1, EBADMSG);
+	assert_string_equal(proto_type_name(VIOBLK_IMSG_LISTEN), "LISTEN");
+	assert_int_equal(proto_senders(VIOBLK_IMSG_LISTEN),
+	    VIOBLK_FROM_PARENT);
+}
+
 /* A NULL payload with a non-zero length is refused, not dereferenced. */
 static void
 test_null_payload(void **state)
@@ -394,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_verbose),
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_senders),
+		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_null_payload),
 	};
 

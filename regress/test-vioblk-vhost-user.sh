@@ -1,0 +1,201 @@
+#!/bin/sh
+# vioblk as a vhost-user back-end (-u), against the real sandboxed child:
+# --print-capabilities; the socket is made with mode 0600 whatever the
+# umask; every malformed request vhu-client knows is refused or drops the
+# connection, and the child lives on (same pid, still listening) to serve
+# the next well-behaved front-end; a second front-end waits while one is
+# served and is served once it leaves; the child holds only what it
+# should and runs under seccomp; SIGTERM ends it cleanly and removes the
+# socket; a stale socket is replaced, a live one or a file is not.
+. regress/vioblk.subr
+CLIENT=$BDIR/regress/tools/vhu-client
+HOLD=$BDIR/regress/tools/vhu-hold
+need_built "$CLIENT" "$HOLD"
+
+# In tenths of a second: how long vioblk may take to listen, to start
+# its child and to exit.
+WAIT_TENTHS=100
+# Bounds every vhu-client and vhu-hold run (their own waits are 10 s).
+CLIENT_TIMEOUT=30
+# Longer than the whole test.
+BACKEND_TIMEOUT=120
+# How long the second front-end must be seen waiting, in seconds.
+QUEUED_SECONDS=1
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/vhu.XXXXXX") || exit 1
+d=$T/vhu
+mkchain "$d" 64M || exit 1
+img=$d/img/top.qcow2
+sock=$d/vhost.sock
+log=$d/vioblk.log
+
+tpid=
+cleanup()
+{
+	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null
+	[ -n "${hpid:-}" ] && kill "$hpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$T" "$TMPDIR"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# wait_for TEST...: poll until the test holds, or give up.
+wait_for()
+{
+	_i=0
+	until "$@"; do
+		[ "$_i" -lt "$WAIT_TENTHS" ] || return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# start IMAGE: vioblk -d -u $sock IMAGE under timeout, with a permissive
+# umask; sets tpid (timeout), ppid_v (parent) and cpid (child).
+start()
+{
+	(umask 000; exec timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d \
+	    -u "$sock" "$1") >"$log" 2>&1 &
+	tpid=$!
+	wait_for test -S "$sock" &&
+	    wait_for sh -c "pgrep -P $tpid >/dev/null" || return 1
+	ppid_v=$(pgrep -P "$tpid")
+	wait_for sh -c "pgrep -P $ppid_v >/dev/null" || return 1
+	cpid=$(pgrep -P "$ppid_v")
+}
+
+# stop: SIGTERM to the parent; sets stop_rc to vioblk's exit status.
+stop()
+{
+	kill -TERM "$ppid_v"
+	wait "$tpid"
+	stop_rc=$?
+	tpid=
+}
+
+client()
+{
+	timeout -k 5 "$CLIENT_TIMEOUT" "$CLIENT" "$sock" "$@" \
+	    >"$T/client.out" 2>&1
+}
+
+alive()
+{
+	[ "$(pgrep -P "$ppid_v")" = "$cpid" ] && [ -S "$sock" ]
+}
+
+got=$("$VIOBLK" --print-capabilities)
+check "--print-capabilities prints the vhost-user block type" \
+    [ "$?" -eq 0 ] && [ "$got" = '{"type": "block"}' ]
+
+timeout 10 "$VIOBLK" -d -u "$sock" -c 0 "$img" >"$T/ux.err" 2>&1
+check "-u and -c exclude each other" \
+    sh -c '[ $1 -eq 1 ] && grep -q "^usage:" "$2"' sh "$?" "$T/ux.err"
+timeout 10 "$VIOBLK" -d --fd=0 "$img" </dev/null >"$T/fd.err" 2>&1
+check "--fd must name a socket" \
+    sh -c '[ $1 -eq 1 ] && grep -q "not a socket" "$2"' sh "$?" \
+    "$T/fd.err"
+echo "not a socket" >"$sock"
+timeout 10 "$VIOBLK" -d -u "$sock" "$img" >"$T/file.err" 2>&1
+check "-u refuses to replace a file that is not a socket" \
+    sh -c '[ $1 -eq 1 ] && [ "$(cat "$2")" = "not a socket" ]' sh "$?" \
+    "$sock"
+rm -f "$sock"
+
+start "$img" || { cat "$log"; exit 1; }
+check "-u socket has mode 0600 under umask 000" \
+    [ "$(stat -c %a "$sock")" = 600 ]
+
+# The child at rest: the images, the parent channel, the listening
+# socket, the event loop's epoll descriptor and signal pipe.
+sort >"$T/want" <<EOT
+$d/bases/deep/base.qcow2
+$d/bases/mid.qcow2
+$d/img/top.qcow2
+anon_inode
+pipe
+pipe
+socket
+socket
+EOT
+for f in /proc/"$cpid"/fd/*; do
+	n=${f##*/}
+	[ "$n" -gt 2 ] || continue
+	readlink "$f"
+done | sed 's/:\[.*//' | sort >"$T/got"
+check "the listening child holds only the images and its sockets" \
+    cmp -s "$T/want" "$T/got"
+cmp -s "$T/want" "$T/got" ||
+    diff "$T/want" "$T/got" | sed 's/^/# /'
+check "the listening child runs under a seccomp filter" \
+    grep -q '^Seccomp:[[:space:]]*2$' "/proc/$cpid/status"
+
+client -l 1048576 -P 0x11 good
+check "a well-behaved front-end is served" [ "$?" -eq 0 ]
+
+for s in short-header wrong-size few-fds overlap ring-outside bad-queue \
+    many-fds unknown bad-version; do
+	client "$s"
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "$s: refused or dropped" [ "$rc" -eq 0 ]
+	check "$s: the child lives on and listens" alive
+	client -o 4194304 -l 262144 good
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "$s: the next front-end is served" [ "$rc" -eq 0 ]
+done
+
+# One front-end at a time: the second waits in the backlog.
+timeout -k 5 "$CLIENT_TIMEOUT" "$HOLD" "$sock" >"$T/hold.out" 2>&1 &
+hpid=$!
+wait_for grep -q served "$T/hold.out"
+check "a first front-end is served" grep -q served "$T/hold.out"
+client -o 8388608 -l 65536 good &
+qpid=$!
+sleep "$QUEUED_SECONDS"
+check "a second front-end waits while the first is connected" \
+    kill -0 "$qpid"
+kill "$hpid"
+wait "$hpid" 2>/dev/null
+hpid=
+wait "$qpid"
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "the second front-end is served once the first has left" \
+    [ "$rc" -eq 0 ]
+
+stop
+check "SIGTERM: vioblk exits 0" [ "$stop_rc" -eq 0 ]
+[ "$stop_rc" -eq 0 ] || sed 's/^/# /' "$log"
+check "SIGTERM: vioblk removed its socket" [ ! -e "$sock" ]
+out=$(timeout 60 qemu-img check "$img" 2>&1)
+check "qemu-img check after the front-ends: no errors" \
+    sh -c 'echo "$1" | grep -q "^No errors were found"' sh "$out"
+printf '\021%.0s' $(seq 1024) >"$T/want.bin"
+timeout 60 qemu-io -r -f qcow2 -c "read -P 0x11 0 1M" "$img" \
+    >"$T/qio.out" 2>&1
+check "the first front-end's bytes are in the image" \
+    sh -c '! grep -q -e "Pattern verification failed" -e "read failed" "$1"' \
+    sh "$T/qio.out"
+
+# A vioblk killed hard leaves its socket behind: the next one replaces it.
+start "$img" || { cat "$log"; exit 1; }
+kill -KILL "$cpid" "$ppid_v"
+wait "$tpid" 2>/dev/null
+tpid=
+check "a killed vioblk leaves its socket" test -S "$sock"
+start "$img"
+check "a stale socket is replaced" [ "$?" -eq 0 ]
+# A live one is not, even for another image.
+qemu-img create -q -f qcow2 "$d/other.qcow2" 1M
+timeout 10 "$VIOBLK" -d -u "$sock" "$d/other.qcow2" >"$T/live.err" 2>&1
+check "a socket in use is not replaced" \
+    sh -c '[ $1 -eq 1 ] && grep -q "in use" "$2"' sh "$?" "$T/live.err"
+client good
+check "the first vioblk still serves on it" [ "$?" -eq 0 ]
+stop
+check "and exits 0" [ "$stop_rc" -eq 0 ]
+
+finish
