@@ -297,6 +297,8 @@ child_dev_kick_fd(struct child_dev *d, const struct vioblk_queue_fd *m,
 		errno = EINVAL;
 		return -1;
 	}
+	/* Kicks now come on their own, so waiting for the next is cheap. */
+	vioblk_set_poll(d->vioblk, VIOBLK_POLL_NS);
 	return 0;
 }
 

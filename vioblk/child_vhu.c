@@ -224,6 +224,8 @@ cv_setup(struct child_vhu *cv)
 	vp.arg = cv;
 	if ((cv->dev = vioblk_new(&vp, err, sizeof(err))) == NULL)
 		fatalx("%s: %s", cv->p.name, err);
+	/* vhost-user kicks always come through eventfds. */
+	vioblk_set_poll(cv->dev, VIOBLK_POLL_NS);
 
 	cv_nonblock(cv->p.listen_fd, "listening socket");
 	cv_nonblock(cv->p.parent->fd, "parent channel");

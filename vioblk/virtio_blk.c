@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qcow2/backing.h"
 #include "vioblk/guestmem.h"
@@ -64,6 +65,7 @@ struct vioblk {
 	uint8_t			 status;
 	uint8_t			 config_generation;
 	uint8_t			 isr;
+	uint32_t		 poll_ns;	/* see vioblk_set_poll() */
 	struct virtio_blk_config cfg;		/* little-endian */
 	char			 serial[VIRTIO_BLK_ID_BYTES];
 	struct vioblk_stats	 stats;
@@ -85,6 +87,17 @@ static int	vioblk_common_read(struct vioblk *, uint64_t, unsigned int,
 		    uint64_t *);
 static int	vioblk_common_write(struct vioblk *, uint64_t, unsigned int,
 		    uint64_t);
+/* Tell the CPU we spin, so that its sibling thread gets the core. */
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX()	__builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX()	__asm__ volatile("yield")
+#else
+#define CPU_RELAX()	do { } while (0)
+#endif
+
+static uint64_t	now_ns(void);
+static int	vioblk_poll(struct vioblk *, struct virtqueue *, uint64_t *);
 static int	vioblk_chain(struct vioblk *, struct virtqueue *,
 		    struct vq_chain *, uint32_t *);
 static uint8_t	vioblk_request(struct vioblk *, uint32_t, uint64_t,
@@ -634,6 +647,7 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 {
 	struct virtqueue	*vq;
 	struct vq_chain		*c;
+	uint64_t		 deadline = 0;
 	uint32_t		 len;
 	int			 r = VQ_POP_EMPTY;
 
@@ -643,7 +657,7 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 	if (!vq->ready || (dev->status & (VIRTIO_STATUS_NEEDS_RESET |
 	    VIRTIO_STATUS_FAILED)))
 		return;
-	do {
+	for (;;) {
 		vq_notify_disable(vq);
 		while ((r = vq_pop(vq, &c)) == VQ_POP_CHAIN) {
 			if (vioblk_chain(dev, vq, c, &len) == -1) {
@@ -652,15 +666,56 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 			}
 			vq_push(vq, c->head, len);
 		}
+		/* Completions before a break are still the driver's to see. */
+		if (vq_need_interrupt(vq))
+			vioblk_raise(dev, VIOBLK_INTR_QUEUE, q);
 		if (r == VQ_POP_BROKEN)
 			break;
-	} while (vq_notify_enable(vq));
-
-	/* Completions before a break are still the driver's to see. */
-	if (vq_need_interrupt(vq))
-		vioblk_raise(dev, VIOBLK_INTR_QUEUE, q);
+		if (vioblk_poll(dev, vq, &deadline))
+			continue;
+		if (!vq_notify_enable(vq))
+			break;
+	}
 	if (r == VQ_POP_BROKEN)
 		vioblk_needs_reset(dev, "queue %u: %s", q, vq->err);
+}
+
+void
+vioblk_set_poll(struct vioblk *dev, uint32_t ns)
+{
+	dev->poll_ns = ns;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Watch the ring until more work shows up (1) or the poll window that
+ * began with the first call of this kick runs out (0).
+ */
+static int
+vioblk_poll(struct vioblk *dev, struct virtqueue *vq, uint64_t *deadline)
+{
+	uint64_t	t;
+
+	if (dev->poll_ns == 0)
+		return 0;
+	t = now_ns();
+	if (*deadline == 0)
+		*deadline = t + dev->poll_ns;
+	while (t < *deadline) {
+		if (vq_pending(vq))
+			return 1;
+		CPU_RELAX();
+		t = now_ns();
+	}
+	return 0;
 }
 
 /* Copy up to len bytes out of an iovec array; returns the bytes copied. */

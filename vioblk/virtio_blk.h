@@ -180,6 +180,14 @@ struct vioblk_params {
 	void		*arg;
 };
 
+/*
+ * The poll window the process uses: a little longer than it takes the
+ * driver to see a completion and queue its next request, so that a
+ * driver at queue depth 1 need not kick and the device need not sleep
+ * and wake between requests (QEMU's iothreads poll as long by default).
+ */
+#define VIOBLK_POLL_NS		32000
+
 struct vioblk_stats {
 	uint64_t	requests;
 	uint64_t	ioerr;		/* answered IOERR */
@@ -209,6 +217,14 @@ int		 vioblk_bar_write(struct vioblk *, uint64_t offset,
 
 /* The driver kicked queue q: serve every available request. */
 void		 vioblk_queue_notify(struct vioblk *, unsigned int q);
+
+/*
+ * After serving a kick, keep watching the rings for `ns` more before
+ * asking for notifications again; 0 (the default) never polls.  Only for
+ * kicks that arrive on their own (eventfds): a kick that came as a
+ * message would hold up the messages behind it.
+ */
+void		 vioblk_set_poll(struct vioblk *, uint32_t ns);
 
 uint8_t		 vioblk_status(const struct vioblk *);
 /* The ISR bits pending, without acknowledging them (for INTR messages). */

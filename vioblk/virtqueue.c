@@ -324,6 +324,13 @@ vq_notify_disable(struct virtqueue *vq)
 }
 
 int
+vq_pending(struct virtqueue *vq)
+{
+	return vq->ready && ld16_acquire(vq->avail + AVAIL_IDX) !=
+	    vq->last_avail;
+}
+
+int
 vq_notify_enable(struct virtqueue *vq)
 {
 	if (!vq->ready)

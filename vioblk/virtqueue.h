@@ -140,6 +140,9 @@ void	vq_push(struct virtqueue *, uint16_t head, uint32_t len);
 /* Suppress driver notifications while the device is busy. */
 void	vq_notify_disable(struct virtqueue *);
 
+/* Has the driver made more chains available than were taken? */
+int	vq_pending(struct virtqueue *);
+
 /* Ask for notifications again; returns 1 when more is already pending. */
 int	vq_notify_enable(struct virtqueue *);
 

@@ -10,6 +10,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1006,6 +1007,64 @@ test_event_idx(void **state)
 	assert_int_equal(get16(f, USED_GPA + 4 + 8 * QSIZE), 7);
 }
 
+/* A request the "guest" makes available some time after its kick. */
+struct late {
+	struct fx	*f;
+	struct seg	 d;
+};
+
+/* Long enough that the kick is over by then unless the device polls. */
+#define LATE_US		20000
+/* The poll window of the test: far longer than LATE_US, even on a
+ * loaded machine, yet short enough not to slow the suite down. */
+#define LATE_POLL_NS	1000000000u
+
+static void *
+late_post(void *arg)
+{
+	struct late	*l = arg;
+
+	usleep(LATE_US);
+	post(l->f, 1, VIRTIO_BLK_T_IN, 0, &l->d, 1, 0);
+	return NULL;
+}
+
+static void
+late_round(struct fx *f)
+{
+	struct late	 l = { f, { DATA1_GPA, 512, W } };
+	struct seg	 d = { DATA0_GPA, 512, W };
+	pthread_t	 t;
+
+	post(f, 0, VIRTIO_BLK_T_IN, 0, &d, 1, 0);
+	assert_int_equal(pthread_create(&t, NULL, late_post, &l), 0);
+	kick(f);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+/*
+ * Without polling, a request that shows up after the kick was served
+ * waits for the next kick; with a poll window it is served in the same
+ * kick, and the driver is told not to kick meanwhile.
+ */
+static void
+test_poll(void **state)
+{
+	struct fx	*f = *state;
+
+	drv_init(f, QSIZE, all_but(f, 0));
+	late_round(f);
+	assert_int_equal(get16(f, USED_GPA + 2), 1);
+	kick(f);
+	assert_int_equal(get16(f, USED_GPA + 2), 2);
+
+	vioblk_set_poll(f->dev, LATE_POLL_NS);
+	late_round(f);
+	assert_int_equal(get16(f, USED_GPA + 2), 4);
+	assert_int_equal(*gp(f, STATUS_GPA + 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(vioblk_stats(f->dev)->ioerr, 0);
+}
+
 static void
 test_no_event_idx_flags(void **state)
 {
@@ -1542,6 +1601,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_space, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_write, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_split_header_shared_status,
