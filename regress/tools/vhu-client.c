@@ -21,7 +21,6 @@
  */
 
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -42,6 +41,9 @@
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
 #include "vioblk/virtqueue.h"
+#include "regress/vmm/gmem.h"
+#include "regress/vmm/ring.h"
+#include "regress/vmm/vhufe.h"
 
 #define MIB		(1024ULL * 1024)
 /* Region 0 holds the rings, headers and status bytes. */
@@ -64,11 +66,11 @@
 
 struct fe {
 	int		 sock;
-	int		 memfd[2];
-	uint8_t		*m[2];
+	struct gmem	 g;		/* hosts are the uaddrs */
+	int		 memfd[2];	/* of g's regions */
+	struct ring	 q;
 	int		 kick;
 	int		 call;
-	uint16_t	 avail_idx;
 	uint64_t	 features;
 };
 
@@ -122,37 +124,26 @@ fe_connect(struct fe *f, const char *path)
 static void
 fe_memory(struct fe *f)
 {
-	size_t	 len[2] = { REGION0_LEN, REGION1_LEN };
 	int	 i;
 
-	for (i = 0; i < 2; i++) {
-		if ((f->memfd[i] = memfd_create("vhu-client", MFD_CLOEXEC)) ==
-		    -1)
-			err(1, "memfd_create");
-		if (ftruncate(f->memfd[i], (off_t)len[i]) == -1)
-			err(1, "ftruncate");
-		f->m[i] = mmap(NULL, len[i], PROT_READ | PROT_WRITE,
-		    MAP_SHARED, f->memfd[i], 0);
-		if (f->m[i] == MAP_FAILED)
-			err(1, "mmap");
-	}
+	gmem_init(&f->g);
+	if (gmem_add(&f->g, 0, REGION0_LEN) == -1 ||
+	    gmem_add(&f->g, REGION1_GPA, REGION1_LEN) == -1)
+		err(1, "guest memory");
+	for (i = 0; i < 2; i++)
+		f->memfd[i] = f->g.r[i].fd;
+	ring_init(&f->q, &f->g, QSIZE, DESC_OFF, AVAIL_OFF, USED_OFF);
 }
 
 static int
 fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *pl,
     uint32_t size, const int *fds, size_t nfds)
 {
-	union {
-		struct cmsghdr	hdr;
-		uint8_t		buf[CMSG_SPACE(sizeof(int) * 16)];
-	} cm;
 	struct vhu_hdr	 h;
-	struct msghdr	 msg;
 	struct iovec	 iov[2];
-	struct cmsghdr	*c;
 	ssize_t		 n;
 
-	if (nfds > 16)
+	if (nfds > VHUFE_FDS_MAX)
 		die("internal: %zu fds", nfds);
 	h.request = req;
 	h.flags = flags;
@@ -161,20 +152,7 @@ fe_send(struct fe *f, uint32_t req, uint32_t flags, const void *pl,
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = (void *)(uintptr_t)pl;
 	iov[1].iov_len = size;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = size > 0 ? 2 : 1;
-	if (nfds > 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	n = sendmsg(f->sock, &msg, MSG_NOSIGNAL);
+	n = vhufe_sendmsg(f->sock, iov, size > 0 ? 2 : 1, fds, nfds);
 	if (n < 0)
 		return -1;
 	if ((size_t)n != sizeof(h) + size)
@@ -303,34 +281,6 @@ fe_negotiate(struct fe *f)
 }
 
 static void
-fe_mem_table(struct fe *f, struct vhu_memory *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->nregions = 2;
-	m->r[0].gpa = 0;
-	m->r[0].size = REGION0_LEN;
-	m->r[0].uaddr = (uintptr_t)f->m[0];
-	m->r[1].gpa = REGION1_GPA;
-	m->r[1].size = REGION1_LEN;
-	m->r[1].uaddr = (uintptr_t)f->m[1];
-}
-
-static uint32_t
-mem_size(uint32_t n)
-{
-	return VHU_MEMORY_HDR_SIZE + n * sizeof(struct vhu_region);
-}
-
-static void
-fe_addr(struct fe *f, struct vhu_vring_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->desc = (uintptr_t)(f->m[0] + DESC_OFF);
-	a->avail = (uintptr_t)(f->m[0] + AVAIL_OFF);
-	a->used = (uintptr_t)(f->m[0] + USED_OFF);
-}
-
-static void
 fe_setup(struct fe *f)
 {
 	struct vhu_memory	 m;
@@ -342,11 +292,11 @@ fe_setup(struct fe *f)
 	    (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_BLK_F_FLUSH) |
 	    (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE));
 	fe_must(f, VHU_SET_FEATURES, &feat, sizeof(feat), NULL, 0);
-	fe_mem_table(f, &m);
-	fe_must(f, VHU_SET_MEM_TABLE, &m, mem_size(2), f->memfd, 2);
+	vhufe_mem_table(&f->g, &m);
+	fe_must(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2), f->memfd, 2);
 	fe_state(f, VHU_SET_VRING_NUM, 0, QSIZE);
 	fe_state(f, VHU_SET_VRING_BASE, 0, 0);
-	fe_addr(f, &a);
+	vhufe_vring_addr(&f->q, &a);
 	fe_must(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
 	if ((f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
 	    (f->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -354,29 +304,6 @@ fe_setup(struct fe *f)
 	fe_must(f, VHU_SET_VRING_CALL, &v, sizeof(v), &f->call, 1);
 	fe_must(f, VHU_SET_VRING_KICK, &v, sizeof(v), &f->kick, 1);
 	fe_state(f, VHU_SET_VRING_ENABLE, 0, 1);
-}
-
-static void
-put_desc(struct fe *f, unsigned int i, uint64_t gpa, uint32_t len,
-    uint16_t flags, uint16_t next)
-{
-	uint8_t		*p = f->m[0] + DESC_OFF + 16 * i;
-	uint64_t	 a = htole64(gpa);
-	uint32_t	 l = htole32(len);
-
-	flags = htole16(flags);
-	next = htole16(next);
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &flags, 2);
-	memcpy(p + 14, &next, 2);
-}
-
-static uint16_t
-used_idx(struct fe *f)
-{
-	return le16toh(__atomic_load_n((uint16_t *)(void *)(f->m[0] +
-	    USED_OFF + 2), __ATOMIC_ACQUIRE));
 }
 
 /*
@@ -388,35 +315,30 @@ fe_io(struct fe *f, uint32_t type, uint64_t sector, uint64_t data_gpa,
     uint32_t len)
 {
 	struct pollfd	 pfd;
-	uint8_t		*hdr = f->m[0] + HDR_OFF, *st = f->m[0] + STATUS_OFF;
-	uint32_t	 t = htole32(type);
-	uint64_t	 sec = htole64(sector), one = 1, n;
-	uint16_t	 want, head = 0, v;
+	uint8_t		*st = ring_host(&f->g, STATUS_OFF, 1);
+	uint64_t	 one = 1, n;
+	uint16_t	 want, head = 0;
 	int		 w = type == VIRTIO_BLK_T_IN ||
 			    type == VIRTIO_BLK_T_GET_ID;
 
-	memcpy(hdr, &t, 4);
-	memset(hdr + 4, 0, 4);
-	memcpy(hdr + 8, &sec, 8);
+	ring_put32(&f->g, HDR_OFF, type);
+	ring_put32(&f->g, HDR_OFF + 4, 0);
+	ring_put64(&f->g, HDR_OFF + 8, sector);
 	*st = 0xff;
 	if (len > 0) {
-		put_desc(f, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 1);
-		put_desc(f, 1, data_gpa, len, VQ_DESC_F_NEXT |
+		ring_desc(&f->q, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 1);
+		ring_desc(&f->q, 1, data_gpa, len, VQ_DESC_F_NEXT |
 		    (w ? VQ_DESC_F_WRITE : 0), 2);
-		put_desc(f, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
+		ring_desc(&f->q, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
 	} else {
-		put_desc(f, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 2);
-		put_desc(f, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
+		ring_desc(&f->q, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 2);
+		ring_desc(&f->q, 2, STATUS_OFF, 1, VQ_DESC_F_WRITE, 0);
 	}
-	v = htole16(head);
-	memcpy(f->m[0] + AVAIL_OFF + 4 + 2 * (f->avail_idx % QSIZE), &v, 2);
-	f->avail_idx++;
-	__atomic_store_n((uint16_t *)(void *)(f->m[0] + AVAIL_OFF + 2),
-	    htole16(f->avail_idx), __ATOMIC_RELEASE);
-	want = f->avail_idx;
+	ring_offer(&f->q, head);
+	want = f->q.avail_idx;
 	if (write(f->kick, &one, sizeof(one)) != sizeof(one))
 		err(1, "kick");
-	while (used_idx(f) != want) {
+	while (ring_used_idx(&f->q) != want) {
 		pfd.fd = f->call;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, WAIT_MS) <= 0)
@@ -435,7 +357,7 @@ scenario_good(struct fe *f, uint64_t offset, uint64_t length, int byte)
 	struct vhu_vring_state	 s;
 	uint64_t		 done, chunk, requests = 0;
 	uint32_t		 size;
-	uint8_t			*data = f->m[1], st;
+	uint8_t			*data = f->g.r[1].host, st;
 
 	if (offset % VIOBLK_SECTOR_SIZE != 0 ||
 	    length % VIOBLK_SECTOR_SIZE != 0 || length > REGION1_LEN)
@@ -544,22 +466,23 @@ scenario_bad(struct fe *f, const char *name)
 		    &s, sizeof(s) / 2, NULL, 0));
 	}
 	if (strcmp(name, "few-fds") == 0) {
-		fe_mem_table(f, &m);
+		vhufe_mem_table(&f->g, &m);
 		return expect_refused(f, name, fe_ack(f, VHU_SET_MEM_TABLE,
-		    &m, mem_size(2), f->memfd, 1));
+		    &m, vhufe_mem_size(2), f->memfd, 1));
 	}
 	if (strcmp(name, "overlap") == 0) {
-		fe_mem_table(f, &m);
+		vhufe_mem_table(&f->g, &m);
 		m.r[1].gpa = REGION0_LEN / 2;
 		return expect_refused(f, name, fe_ack(f, VHU_SET_MEM_TABLE,
-		    &m, mem_size(2), f->memfd, 2));
+		    &m, vhufe_mem_size(2), f->memfd, 2));
 	}
 	if (strcmp(name, "ring-outside") == 0) {
-		fe_mem_table(f, &m);
-		fe_must(f, VHU_SET_MEM_TABLE, &m, mem_size(2), f->memfd, 2);
+		vhufe_mem_table(&f->g, &m);
+		fe_must(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2), f->memfd,
+		    2);
 		fe_state(f, VHU_SET_VRING_NUM, 0, QSIZE);
-		fe_addr(f, &a);
-		a.used = (uintptr_t)f->m[1] + 2 * REGION1_LEN;
+		vhufe_vring_addr(&f->q, &a);
+		a.used = (uintptr_t)f->g.r[1].host + 2 * REGION1_LEN;
 		return expect_refused(f, name, fe_ack(f, VHU_SET_VRING_ADDR,
 		    &a, sizeof(a), NULL, 0));
 	}

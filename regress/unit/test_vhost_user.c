@@ -7,7 +7,6 @@
  */
 
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -32,6 +31,9 @@
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
 #include "vioblk/virtqueue.h"
+#include "regress/vmm/gmem.h"
+#include "regress/vmm/ring.h"
+#include "regress/vmm/vhufe.h"
 
 #define MIB		(1024ULL * 1024)
 #define IMAGE_SIZE	(4 * MIB)
@@ -58,11 +60,11 @@ struct fx {
 	struct vhu_conn		*conn;
 	int			 closed;
 	int			 sock;		/* the front-end's end */
-	int			 memfd[2];
-	uint8_t			*m[2];		/* uaddr of region i */
+	struct gmem		 g;		/* hosts are the uaddrs */
+	int			 memfd[2];	/* of g's regions */
+	struct ring		 q;
 	int			 kick;
 	int			 call;
-	uint16_t		 avail_idx;
 	uint64_t		 features;
 	int			 nfd;		/* open fds after setup */
 };
@@ -144,14 +146,11 @@ setup(void **state)
 	assert_non_null(f->dev);
 	f->base = event_base_new();
 	assert_non_null(f->base);
-	for (j = 0; j < 2; j++) {
-		f->memfd[j] = memfd_create("vhu-test", MFD_CLOEXEC);
-		assert_true(f->memfd[j] >= 0);
-		assert_int_equal(ftruncate(f->memfd[j], REGION_LEN), 0);
-		f->m[j] = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, f->memfd[j], 0);
-		assert_true(f->m[j] != MAP_FAILED);
-	}
+	gmem_init(&f->g);
+	assert_int_equal(gmem_add(&f->g, 0, REGION_LEN), 0);
+	assert_int_equal(gmem_add(&f->g, REGION1_GPA, REGION_LEN), 0);
+	for (j = 0; j < 2; j++)
+		f->memfd[j] = f->g.r[j].fd;
 	f->kick = f->call = -1;
 	f->sock = -1;
 	f->nfd = count_fds();
@@ -163,7 +162,6 @@ static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
-	int		 j;
 
 	if (f->conn != NULL)
 		vhu_conn_free(f->conn);
@@ -172,10 +170,7 @@ teardown(void **state)
 	vioblk_free(f->dev);
 	event_base_free(f->base);
 	backing_close(f->backing);
-	for (j = 0; j < 2; j++) {
-		munmap(f->m[j], REGION_LEN);
-		close(f->memfd[j]);
-	}
+	gmem_free(&f->g);
 	unlink(f->path);
 	free(f);
 	return 0;
@@ -209,8 +204,8 @@ conn_open(struct fx *f)
 	assert_non_null(f->conn);
 	f->sock = sv[0];
 	f->closed = 0;
-	f->avail_idx = 0;
-	memset(f->m[0], 0, REGION_LEN);
+	ring_init(&f->q, &f->g, QSIZE, DESC_OFF, AVAIL_OFF, USED_OFF);
+	memset(f->g.r[0].host, 0, REGION_LEN);
 }
 
 /* The front-end hangs up; the back-end must let go of everything. */
@@ -235,31 +230,13 @@ static void
 send_raw(struct fx *f, const void *buf, size_t len, const int *fds,
     size_t nfds)
 {
-	union {
-		struct cmsghdr	hdr;
-		uint8_t		buf[CMSG_SPACE(sizeof(int) * 16)];
-	} cm;
-	struct msghdr	 msg;
 	struct iovec	 iov;
-	struct cmsghdr	*c;
 
-	assert_true(nfds <= 16);
+	assert_true(nfds <= VHUFE_FDS_MAX);
 	iov.iov_base = (void *)(uintptr_t)buf;
 	iov.iov_len = len;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (nfds > 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	assert_int_equal(sendmsg(f->sock, &msg, MSG_NOSIGNAL), (ssize_t)len);
+	assert_int_equal(vhufe_sendmsg(f->sock, &iov, 1, fds, nfds),
+	    (ssize_t)len);
 }
 
 static void
@@ -370,34 +347,6 @@ fd_msg(struct fx *f, uint32_t req, int fd)
 	assert_int_equal(ack_msg(f, req, &v, sizeof(v), &fd, 1), 0);
 }
 
-static void
-fill_mem_table(struct fx *f, struct vhu_memory *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->nregions = 2;
-	m->r[0].gpa = 0;
-	m->r[0].size = REGION_LEN;
-	m->r[0].uaddr = (uintptr_t)f->m[0];
-	m->r[1].gpa = REGION1_GPA;
-	m->r[1].size = REGION_LEN;
-	m->r[1].uaddr = (uintptr_t)f->m[1];
-}
-
-static uint32_t
-mem_size(uint32_t n)
-{
-	return VHU_MEMORY_HDR_SIZE + n * sizeof(struct vhu_region);
-}
-
-static void
-fill_addr(struct fx *f, struct vhu_vring_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->desc = (uintptr_t)(f->m[0] + DESC_OFF);
-	a->avail = (uintptr_t)(f->m[0] + AVAIL_OFF);
-	a->used = (uintptr_t)(f->m[0] + USED_OFF);
-}
-
 /* Negotiation, with protocol features. */
 static void
 negotiate(struct fx *f)
@@ -444,14 +393,14 @@ setup_device(struct fx *f)
 	feat = f->features & ~(1ULL << VIRTIO_F_RING_EVENT_IDX);
 	assert_int_equal(ack_msg(f, VHU_SET_FEATURES, &feat, sizeof(feat),
 	    NULL, 0), 0);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	fds[0] = f->memfd[0];
 	fds[1] = f->memfd[1];
-	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2), fds,
-	    2), 0);
+	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
+	    fds, 2), 0);
 	state_msg(f, VHU_SET_VRING_NUM, 0, QSIZE);
 	state_msg(f, VHU_SET_VRING_BASE, 0, 0);
-	fill_addr(f, &a);
+	vhufe_vring_addr(&f->q, &a);
 	assert_int_equal(ack_msg(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL,
 	    0), 0);
 	f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -462,66 +411,32 @@ setup_device(struct fx *f)
 	state_msg(f, VHU_SET_VRING_ENABLE, 0, 1);
 }
 
-static void
-put_desc(struct fx *f, unsigned int i, uint64_t gpa, uint32_t len,
-    uint16_t flags, uint16_t next)
-{
-	uint8_t		*p = f->m[0] + DESC_OFF + 16 * i;
-	uint64_t	 a = htole64(gpa);
-	uint32_t	 l = htole32(len);
-
-	flags = htole16(flags);
-	next = htole16(next);
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &flags, 2);
-	memcpy(p + 14, &next, 2);
-}
-
-static uint16_t
-ld16(const uint8_t *p)
-{
-	uint16_t	 v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
 /* Queue one request using slot s (descriptors 3s..3s+2), then kick. */
 static uint8_t
 do_io(struct fx *f, unsigned int s, uint32_t type, uint64_t sector)
 {
-	uint8_t		*hdr = f->m[0] + HDR_OFF + 16 * s;
-	uint32_t	 t = htole32(type);
-	uint64_t	 sec = htole64(sector), one = 1, n;
-	uint16_t	 idx, head = (uint16_t)(3 * s), used;
-	uint8_t		*st = f->m[0] + STATUS_OFF + s;
+	uint64_t	 hdr = HDR_OFF + 16 * s, one = 1, n;
+	uint16_t	 head = (uint16_t)(3 * s), used;
+	uint8_t		*st = ring_host(&f->g, STATUS_OFF + s, 1);
 
-	memcpy(hdr, &t, 4);
-	memset(hdr + 4, 0, 4);
-	memcpy(hdr + 8, &sec, 8);
+	ring_put32(&f->g, hdr, type);
+	ring_put32(&f->g, hdr + 4, 0);
+	ring_put64(&f->g, hdr + 8, sector);
 	*st = 0xff;
 	if (type == VIRTIO_BLK_T_FLUSH) {
-		put_desc(f, head, HDR_OFF + 16 * s, 16, VQ_DESC_F_NEXT,
-		    head + 2);
+		ring_desc(&f->q, head, hdr, 16, VQ_DESC_F_NEXT, head + 2);
 	} else {
-		put_desc(f, head, HDR_OFF + 16 * s, 16, VQ_DESC_F_NEXT,
-		    head + 1);
-		put_desc(f, head + 1, REGION1_GPA + DATA_OFF + IO_BYTES * s,
-		    IO_BYTES, VQ_DESC_F_NEXT |
+		ring_desc(&f->q, head, hdr, 16, VQ_DESC_F_NEXT, head + 1);
+		ring_desc(&f->q, head + 1, REGION1_GPA + DATA_OFF +
+		    IO_BYTES * s, IO_BYTES, VQ_DESC_F_NEXT |
 		    (type == VIRTIO_BLK_T_IN ? VQ_DESC_F_WRITE : 0), head + 2);
 	}
-	put_desc(f, head + 2, STATUS_OFF + s, 1, VQ_DESC_F_WRITE, 0);
-	idx = htole16(head);
-	memcpy(f->m[0] + AVAIL_OFF + 4 + 2 * (f->avail_idx % QSIZE), &idx, 2);
-	f->avail_idx++;
-	idx = htole16(f->avail_idx);
-	__atomic_store_n((uint16_t *)(void *)(f->m[0] + AVAIL_OFF + 2), idx,
-	    __ATOMIC_RELEASE);
-	used = ld16(f->m[0] + USED_OFF + 2);
+	ring_desc(&f->q, head + 2, STATUS_OFF + s, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, head);
+	used = ring_used_idx(&f->q);
 	assert_int_equal(write(f->kick, &one, sizeof(one)), sizeof(one));
 	pump(f);
-	assert_int_equal(ld16(f->m[0] + USED_OFF + 2), (uint16_t)(used + 1));
+	assert_int_equal(ring_used_idx(&f->q), (uint16_t)(used + 1));
 	/* Every completion interrupts without EVENT_IDX. */
 	assert_int_equal(read(f->call, &n, sizeof(n)), sizeof(n));
 	assert_true(n >= 1);
@@ -552,13 +467,13 @@ good_session(struct fx *f)
 
 	/* Read sectors 8.. and compare with the image's pattern. */
 	assert_int_equal(do_io(f, 0, VIRTIO_BLK_T_IN, 8), VIRTIO_BLK_S_OK);
-	data = f->m[1] + DATA_OFF;
+	data = f->g.r[1].host + DATA_OFF;
 	for (i = 0; i < IO_BYTES; i++)
 		want[i] = pattern(8 * VIOBLK_SECTOR_SIZE + i);
 	assert_memory_equal(data, want, IO_BYTES);
 
 	/* Write a new pattern at sector 24; the file must hold it. */
-	data = f->m[1] + DATA_OFF + IO_BYTES;
+	data = f->g.r[1].host + DATA_OFF + IO_BYTES;
 	for (i = 0; i < IO_BYTES; i++)
 		data[i] = (uint8_t)(i * 31 + 7);
 	assert_int_equal(do_io(f, 1, VIRTIO_BLK_T_OUT, sector),
@@ -588,7 +503,8 @@ good_session(struct fx *f)
 	fd_msg(f, VHU_SET_VRING_KICK, f->kick);
 	assert_int_equal(do_io(f, 4, VIRTIO_BLK_T_IN, sector),
 	    VIRTIO_BLK_S_OK);
-	assert_memory_equal(f->m[1] + DATA_OFF + 4 * IO_BYTES, data, IO_BYTES);
+	assert_memory_equal(f->g.r[1].host + DATA_OFF + 4 * IO_BYTES, data,
+	    IO_BYTES);
 }
 
 static void
@@ -622,14 +538,15 @@ test_no_protocol_features(void **state)
 	    ~(1ULL << VIRTIO_F_RING_EVENT_IDX);
 	send_msg(f, VHU_SET_FEATURES, VHU_VERSION, &feat, sizeof(feat),
 	    NULL, 0);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	fds[0] = f->memfd[0];
 	fds[1] = f->memfd[1];
-	send_msg(f, VHU_SET_MEM_TABLE, VHU_VERSION, &m, mem_size(2), fds, 2);
+	send_msg(f, VHU_SET_MEM_TABLE, VHU_VERSION, &m, vhufe_mem_size(2), fds,
+	    2);
 	s.index = 0;
 	s.num = QSIZE;
 	send_msg(f, VHU_SET_VRING_NUM, VHU_VERSION, &s, sizeof(s), NULL, 0);
-	fill_addr(f, &a);
+	vhufe_vring_addr(&f->q, &a);
 	send_msg(f, VHU_SET_VRING_ADDR, VHU_VERSION, &a, sizeof(a), NULL, 0);
 	f->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -653,13 +570,11 @@ test_disabled_ring_waits(void **state)
 	conn_open(f);
 	setup_device(f);
 	state_msg(f, VHU_SET_VRING_ENABLE, 0, 0);
-	put_desc(f, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 1);
-	memset(f->m[0] + AVAIL_OFF + 4, 0, 2);
-	f->avail_idx = 1;
-	memcpy(f->m[0] + AVAIL_OFF + 2, &f->avail_idx, 2);
+	ring_desc(&f->q, 0, HDR_OFF, 16, VQ_DESC_F_NEXT, 1);
+	ring_offer(&f->q, 0);
 	assert_int_equal(write(f->kick, &one, sizeof(one)), sizeof(one));
 	pump(f);
-	assert_int_equal(ld16(f->m[0] + USED_OFF + 2), 0);
+	assert_int_equal(ring_used_idx(&f->q), 0);
 	assert_int_equal(read(f->call, &n, sizeof(n)), -1);
 	conn_close(f);
 }
@@ -767,8 +682,8 @@ test_mem_table_missing_fds(void **state)
 	struct vhu_memory	 m;
 
 	bad_start(f);
-	fill_mem_table(f, &m);
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	vhufe_mem_table(&f->g, &m);
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    &f->memfd[0], 1), EXPECT_NACK);
 }
 
@@ -779,15 +694,15 @@ test_mem_table_overlap(void **state)
 	struct vhu_memory	 m;
 
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.r[1].gpa = REGION_LEN / 2;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), EXPECT_NACK);
 	/* Apart in guest-physical space, together in the front-end's. */
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.r[1].uaddr = m.r[0].uaddr + 4096;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), EXPECT_NACK);
 }
 
@@ -805,27 +720,27 @@ test_mem_table_bad_regions(void **state)
 
 	/* Larger than its file. */
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.r[1].size = 2 * REGION_LEN;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), EXPECT_NACK);
 	/* Size 0, and a region that wraps past 2^64. */
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.r[1].size = 0;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), EXPECT_NACK);
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.r[1].gpa = UINT64_MAX - 4095;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), EXPECT_NACK);
 	/* No regions, and more than the protocol's table holds. */
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.nregions = 0;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(0), NULL, 0),
-	    EXPECT_NACK);
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(0), NULL,
+	    0), EXPECT_NACK);
 	/* Too many regions is also a payload longer than any request's. */
 	bad_start(f);
 	memset(big, 0, sizeof(big));
@@ -837,9 +752,9 @@ test_mem_table_bad_regions(void **state)
 	    VHU_REGIONS_MAX + 1), EXPECT_DROP);
 	/* A descriptor that cannot be mapped. */
 	bad_start(f);
-	fill_mem_table(f, &m);
+	vhufe_mem_table(&f->g, &m);
 	m.nregions = 1;
-	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(1),
+	finish_bad(f, ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(1),
 	    &f->sock, 1), EXPECT_NACK);
 }
 
@@ -851,26 +766,26 @@ test_ring_outside_memory(void **state)
 	struct vhu_vring_addr	 a;
 
 	bad_start(f);
-	fill_mem_table(f, &m);
-	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	vhufe_mem_table(&f->g, &m);
+	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), 0);
 	state_msg(f, VHU_SET_VRING_NUM, 0, QSIZE);
-	fill_addr(f, &a);
-	a.used = (uintptr_t)f->m[1] + 8 * REGION_LEN;
+	vhufe_vring_addr(&f->q, &a);
+	a.used = (uintptr_t)f->g.r[1].host + 8 * REGION_LEN;
 	finish_bad(f, ack_msg(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
 	    EXPECT_NACK);
 	/* Straddling the end of a region. */
 	bad_start(f);
-	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2),
+	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    f->memfd, 2), 0);
 	state_msg(f, VHU_SET_VRING_NUM, 0, QSIZE);
-	fill_addr(f, &a);
-	a.desc = (uintptr_t)f->m[0] + REGION_LEN - 64;
+	vhufe_vring_addr(&f->q, &a);
+	a.desc = (uintptr_t)f->g.r[0].host + REGION_LEN - 64;
 	finish_bad(f, ack_msg(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
 	    EXPECT_NACK);
 	/* Before any memory table. */
 	bad_start(f);
-	fill_addr(f, &a);
+	vhufe_vring_addr(&f->q, &a);
 	send_msg(f, VHU_SET_VRING_ADDR, VHU_VERSION, &a, sizeof(a), NULL, 0);
 	finish_bad(f, -1, EXPECT_DROP);
 }
@@ -892,7 +807,7 @@ test_queue_index(void **state)
 	finish_bad(f, ack_msg(f, VHU_SET_VRING_ENABLE, &s, sizeof(s), NULL,
 	    0), EXPECT_NACK);
 	bad_start(f);
-	fill_addr(f, &a);
+	vhufe_vring_addr(&f->q, &a);
 	a.index = BAD_QUEUE;
 	finish_bad(f, ack_msg(f, VHU_SET_VRING_ADDR, &a, sizeof(a), NULL, 0),
 	    EXPECT_NACK);
@@ -929,9 +844,9 @@ test_too_many_fds(void **state)
 	feat = f->features & ~(1ULL << VIRTIO_F_RING_EVENT_IDX);
 	assert_int_equal(ack_msg(f, VHU_SET_FEATURES, &feat, sizeof(feat),
 	    fds, 3), 0);
-	fill_mem_table(f, &m);
-	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, mem_size(2), fds,
-	    16), 0);
+	vhufe_mem_table(&f->g, &m);
+	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
+	    fds, 16), 0);
 	assert_int_equal(count_fds(), f->nfd + 2);	/* the socketpair */
 	assert_alive(f);
 	conn_close(f);

@@ -4,7 +4,6 @@
  * (two regions with a gap), a raw image in a temporary file.
  */
 
-#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <endian.h>
@@ -26,6 +25,8 @@
 #include "vioblk/guestmem.h"
 #include "vioblk/virtqueue.h"
 #include "vioblk/virtio_blk.h"
+#include "regress/vmm/gmem.h"
+#include "regress/vmm/ring.h"
 
 #define MIB		(1024ULL * 1024)
 #define REGION0_LEN	MIB		/* [0, 1 MiB) */
@@ -74,16 +75,12 @@ struct fx {
 	struct guestmem	 gm;
 	struct backing	*b;
 	struct vioblk	*dev;
-	int		 fd[2];
-	uint8_t		*m[2];
+	struct gmem	 g;
 	int		 imgfd;
 	char		 path[PATH_MAX];
 	uint8_t		*orig;
 	int		 readonly;
-	uint16_t	 qsize;
-	uint64_t	 desc, avail, used;
-	uint16_t	 avail_idx;
-	uint16_t	 used_seen;
+	struct ring	 q;
 	uint16_t	 next_desc;
 	int		 raises;
 	int		 config_raises;
@@ -121,35 +118,7 @@ on_warn(void *arg, const char *msg)
 static uint8_t *
 gp(struct fx *f, uint64_t gpa)
 {
-	if (gpa < REGION0_LEN)
-		return f->m[0] + gpa;
-	assert_true(gpa >= REGION1 && gpa < REGION1 + REGION1_LEN);
-	return f->m[1] + (gpa - REGION1);
-}
-
-static void
-put16(struct fx *f, uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(gp(f, gpa), &v, 2);
-}
-
-static uint16_t
-get16(struct fx *f, uint64_t gpa)
-{
-	uint16_t	 v;
-
-	memcpy(&v, gp(f, gpa), 2);
-	return le16toh(v);
-}
-
-static uint32_t
-get32(struct fx *f, uint64_t gpa)
-{
-	uint32_t	 v;
-
-	memcpy(&v, gp(f, gpa), 4);
-	return le32toh(v);
+	return ring_host(&f->g, gpa, 1);
 }
 
 static uint64_t
@@ -244,11 +213,8 @@ drv_init_rings(struct fx *f, uint16_t qsize, uint64_t feat, uint64_t desc,
 	assert_int_equal(get_status(f), VIRTIO_STATUS_ACKNOWLEDGE |
 	    VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 	    VIRTIO_STATUS_DRIVER_OK);
-	f->qsize = qsize;
-	f->desc = desc;
-	f->avail = avail;
-	f->used = used;
-	f->avail_idx = f->used_seen = f->next_desc = 0;
+	ring_init(&f->q, &f->g, qsize, desc, avail, used);
+	f->next_desc = 0;
 }
 
 static void
@@ -258,67 +224,19 @@ drv_init(struct fx *f, uint16_t qsize, uint64_t feat)
 }
 
 static void
-put_desc_at(struct fx *f, uint64_t table, unsigned int i, uint64_t addr,
-    uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t		*p = gp(f, table + 16ULL * i);
-	uint64_t	 a = htole64(addr);
-	uint32_t	 l = htole32(len);
-
-	flags = htole16(flags);
-	next = htole16(next);
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &flags, 2);
-	memcpy(p + 14, &next, 2);
-}
-
-static void
-put_desc(struct fx *f, unsigned int i, uint64_t addr, uint32_t len,
-    uint16_t flags, uint16_t next)
-{
-	put_desc_at(f, f->desc, i, addr, len, flags, next);
-}
-
-static void
-offer(struct fx *f, uint16_t head)
-{
-	put16(f, f->avail + 4 + 2 * (f->avail_idx % f->qsize), head);
-	f->avail_idx++;
-	put16(f, f->avail + 2, f->avail_idx);
-}
-
-static void
 kick(struct fx *f)
 {
 	wr(f, VIOBLK_BAR_NOTIFY, 2, 0);
 }
 
-/* The next completion: 1 and its head and length, or 0 when none. */
-static int
-reap(struct fx *f, uint16_t *head, uint32_t *len)
-{
-	uint64_t	 e;
-
-	if (get16(f, f->used + 2) == f->used_seen)
-		return 0;
-	e = f->used + 4 + 8 * (uint64_t)(f->used_seen % f->qsize);
-	*head = (uint16_t)get32(f, e);
-	*len = get32(f, e + 4);
-	f->used_seen++;
-	return 1;
-}
-
 static void
 put_hdr(struct fx *f, unsigned int k, uint32_t type, uint64_t sector)
 {
-	uint8_t		*h = gp(f, HDR_GPA + 32ULL * k);
-	uint32_t	 t = htole32(type), zero = 0;
-	uint64_t	 s = htole64(sector);
+	uint64_t	 h = HDR_GPA + 32ULL * k;
 
-	memcpy(h, &t, 4);
-	memcpy(h + 4, &zero, 4);
-	memcpy(h + 8, &s, 8);
+	ring_put32(&f->g, h, type);
+	ring_put32(&f->g, h + 4, 0);
+	ring_put64(&f->g, h + 8, sector);
 	*gp(f, STATUS_GPA + k) = 0xff;
 }
 
@@ -343,24 +261,25 @@ post(struct fx *f, unsigned int k, uint32_t type, uint64_t sector,
 	all[n + 1] = (struct seg){ STATUS_GPA + k, 1, W };
 	if (indirect) {
 		for (i = 0; i < total; i++)
-			put_desc_at(f, table, i, all[i].gpa, all[i].len,
+			ring_desc_put(&f->g, table, i, all[i].gpa, all[i].len,
 			    all[i].flags | (i + 1 < total ? VQ_DESC_F_NEXT :
 			    0), (uint16_t)(i + 1));
 		head = f->next_desc;
-		f->next_desc = (f->next_desc + 1) % f->qsize;
-		put_desc(f, head, table, total * 16, VQ_DESC_F_INDIRECT, 0);
+		f->next_desc = (f->next_desc + 1) % f->q.qsize;
+		ring_desc(&f->q, head, table, total * 16, VQ_DESC_F_INDIRECT,
+		    0);
 	} else {
-		assert_true(total <= f->qsize);
+		assert_true(total <= f->q.qsize);
 		head = f->next_desc;
 		for (i = 0; i < total; i++) {
 			idx = f->next_desc;
-			f->next_desc = (f->next_desc + 1) % f->qsize;
-			put_desc(f, idx, all[i].gpa, all[i].len, all[i].flags |
-			    (i + 1 < total ? VQ_DESC_F_NEXT : 0),
-			    f->next_desc);
+			f->next_desc = (f->next_desc + 1) % f->q.qsize;
+			ring_desc(&f->q, idx, all[i].gpa, all[i].len,
+			    all[i].flags | (i + 1 < total ? VQ_DESC_F_NEXT :
+			    0), f->next_desc);
 		}
 	}
-	offer(f, head);
+	ring_offer(&f->q, head);
 	return head;
 }
 
@@ -374,7 +293,7 @@ request(struct fx *f, uint32_t type, uint64_t sector, const struct seg *s,
 
 	head = post(f, 0, type, sector, s, n, indirect);
 	kick(f);
-	if (!reap(f, &got, &len))
+	if (!ring_reap(&f->q, &got, &len))
 		return -1;
 	assert_int_equal(got, head);
 	if (usedlen != NULL)
@@ -414,23 +333,15 @@ fx_open(struct fx *f, int readonly)
 	struct vioblk_params	 p;
 	const char		*tmp;
 	char			 err[256];
-	int			 i;
 
 	guestmem_init(&f->gm);
-	for (i = 0; i < 2; i++) {
-		size_t	 len = i == 0 ? REGION0_LEN : REGION1_LEN;
-
-		f->fd[i] = memfd_create("vioblk-test", MFD_CLOEXEC);
-		assert_true(f->fd[i] >= 0);
-		assert_int_equal(ftruncate(f->fd[i], (off_t)len), 0);
-		f->m[i] = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    f->fd[i], 0);
-		assert_true(f->m[i] != MAP_FAILED);
-	}
-	assert_int_equal(guestmem_add(&f->gm, 0, REGION0_LEN, f->fd[0], 0,
+	gmem_init(&f->g);
+	assert_int_equal(gmem_add(&f->g, 0, REGION0_LEN), 0);
+	assert_int_equal(gmem_add(&f->g, REGION1, REGION1_LEN), 0);
+	assert_int_equal(guestmem_add(&f->gm, 0, REGION0_LEN, f->g.r[0].fd, 0,
 	    err, sizeof(err)), 0);
-	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN, f->fd[1], 0,
-	    err, sizeof(err)), 0);
+	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN,
+	    f->g.r[1].fd, 0, err, sizeof(err)), 0);
 
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
 		tmp = "/tmp";
@@ -492,10 +403,7 @@ teardown(void **state)
 	vioblk_free(f->dev);
 	backing_close(f->b);
 	guestmem_clear(&f->gm);
-	munmap(f->m[0], REGION0_LEN);
-	munmap(f->m[1], REGION1_LEN);
-	close(f->fd[0]);
-	close(f->fd[1]);
+	gmem_free(&f->g);
 	close(f->imgfd);
 	unlink(f->path);
 	free(f->orig);
@@ -735,13 +643,13 @@ test_split_header_shared_status(void **state)
 	memset(gp(f, HDR_GPA + 4), 0, 1);
 	memset(gp(f, HDR_GPA + 100), 0, 3);
 	memcpy(gp(f, HDR_GPA + 103), &s, 8);
-	put_desc(f, 0, HDR_GPA, 5, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, HDR_GPA + 100, 11, VQ_DESC_F_NEXT, 2);
-	put_desc(f, 2, DATA1_GPA, 1025, W, 0);
+	ring_desc(&f->q, 0, HDR_GPA, 5, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, HDR_GPA + 100, 11, VQ_DESC_F_NEXT, 2);
+	ring_desc(&f->q, 2, DATA1_GPA, 1025, W, 0);
 	gp(f, DATA1_GPA)[1024] = 0xff;
-	offer(f, 0);
+	ring_offer(&f->q, 0);
 	kick(f);
-	assert_int_equal(reap(f, &h, &used), 1);
+	assert_int_equal(ring_reap(&f->q, &h, &used), 1);
 	assert_int_equal(h, 0);
 	assert_int_equal(used, 1025);
 	assert_int_equal(gp(f, DATA1_GPA)[1024], VIRTIO_BLK_S_OK);
@@ -755,11 +663,11 @@ test_split_header_shared_status(void **state)
 	memset(gp(f, DATA0_GPA + 4), 0, 4);
 	memcpy(gp(f, DATA0_GPA + 8), &s, 8);
 	fill(gp(f, DATA0_GPA + 16), 512, 9);
-	put_desc(f, 3, DATA0_GPA, 16 + 512, VQ_DESC_F_NEXT, 4);
-	put_desc(f, 4, STATUS_GPA, 1, W, 0);
-	offer(f, 3);
+	ring_desc(&f->q, 3, DATA0_GPA, 16 + 512, VQ_DESC_F_NEXT, 4);
+	ring_desc(&f->q, 4, STATUS_GPA, 1, W, 0);
+	ring_offer(&f->q, 3);
 	kick(f);
-	assert_int_equal(reap(f, &h, &used), 1);
+	assert_int_equal(ring_reap(&f->q, &h, &used), 1);
 	assert_int_equal(h, 3);
 	assert_int_equal(used, 1);
 	assert_int_equal(*gp(f, STATUS_GPA), VIRTIO_BLK_S_OK);
@@ -943,7 +851,7 @@ test_reset_mid_workload(void **state)
 	post(f, 0, VIRTIO_BLK_T_OUT, 0, &d[0], 1, 0);
 	post(f, 1, VIRTIO_BLK_T_OUT, 8, &d[1], 1, 0);
 	kick(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 2);
 	post(f, 2, VIRTIO_BLK_T_OUT, 16, &d[2], 1, 1);
 	post(f, 3, VIRTIO_BLK_T_OUT, 24, &d[3], 1, 0);
 
@@ -952,7 +860,7 @@ test_reset_mid_workload(void **state)
 	assert_int_equal(vioblk_live(f->dev), 0);
 	/* A kick that raced the reset finds no queue. */
 	kick(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 2);
 
 	/* Re-initialise on other rings and carry on. */
 	drv_init_rings(f, 64, all_but(f, 0), DESC2_GPA, AVAIL2_GPA,
@@ -962,11 +870,11 @@ test_reset_mid_workload(void **state)
 	assert_int_equal(request(f, VIRTIO_BLK_T_IN, 16, &d[0], 1, 0, &len),
 	    VIRTIO_BLK_S_OK);
 	assert_memory_equal(gp(f, DATA0_GPA), f->orig + 16 * 512, 4096);
-	assert_int_equal(reap(f, &h, &len), 0);
+	assert_int_equal(ring_reap(&f->q, &h, &len), 0);
 	kick(f);
 	/* Nothing from before the reset ever completes. */
-	assert_int_equal(get16(f, USED_GPA + 2), 2);
-	assert_int_equal(get16(f, USED2_GPA + 2), 1);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 2);
+	assert_int_equal(ring_get16(&f->g, USED2_GPA + 2), 1);
 	assert_int_equal(*gp(f, STATUS_GPA + 2), 0xff);
 	assert_int_equal(*gp(f, STATUS_GPA + 3), 0xff);
 	memcpy(f->orig, gp(f, DATA1_GPA), 4096);
@@ -985,7 +893,7 @@ test_event_idx(void **state)
 	drv_init(f, QSIZE, all_but(f, 0));
 	used_event_at = 4 + 2 * QSIZE;
 	/* Interrupt me only once used entry 3 is out (index 2 -> 3). */
-	put16(f, AVAIL_GPA + used_event_at, 2);
+	ring_put16(&f->g, AVAIL_GPA + used_event_at, 2);
 	for (i = 1; i <= 5; i++) {
 		before = f->raises;
 		assert_int_equal(request(f, VIRTIO_BLK_T_IN, 0, &d, 1, 0,
@@ -993,18 +901,19 @@ test_event_idx(void **state)
 		/* Device to driver: the first, then only crossing 2. */
 		assert_int_equal(f->raises - before, i == 1 || i == 3);
 		/* Driver to device: kick me when you add past this. */
-		assert_int_equal(get16(f, USED_GPA + 4 + 8 * QSIZE), i);
-		assert_int_equal(get16(f, USED_GPA), 0);
+		assert_int_equal(ring_get16(&f->g, USED_GPA + 4 + 8 * QSIZE),
+		    i);
+		assert_int_equal(ring_get16(&f->g, USED_GPA), 0);
 	}
 	/* Two requests in one kick: one interrupt for the batch. */
-	put16(f, AVAIL_GPA + used_event_at, 6);
+	ring_put16(&f->g, AVAIL_GPA + used_event_at, 6);
 	post(f, 0, VIRTIO_BLK_T_IN, 0, &d, 1, 0);
 	post(f, 1, VIRTIO_BLK_T_IN, 0, &d, 1, 0);
 	before = f->raises;
 	kick(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 7);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 7);
 	assert_int_equal(f->raises - before, 1);
-	assert_int_equal(get16(f, USED_GPA + 4 + 8 * QSIZE), 7);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 4 + 8 * QSIZE), 7);
 }
 
 /* A request the "guest" makes available some time after its kick. */
@@ -1054,13 +963,13 @@ test_poll(void **state)
 
 	drv_init(f, QSIZE, all_but(f, 0));
 	late_round(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 1);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 1);
 	kick(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 2);
 
 	vioblk_set_poll(f->dev, LATE_POLL_NS);
 	late_round(f);
-	assert_int_equal(get16(f, USED_GPA + 2), 4);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 4);
 	assert_int_equal(*gp(f, STATUS_GPA + 1), VIRTIO_BLK_S_OK);
 	assert_int_equal(vioblk_stats(f->dev)->ioerr, 0);
 }
@@ -1078,13 +987,13 @@ test_no_event_idx_flags(void **state)
 	    VIRTIO_BLK_S_OK);
 	assert_int_equal(f->raises - before, 1);
 	/* NO_INTERRUPT: the completion is there, the interrupt is not. */
-	put16(f, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
+	ring_put16(&f->g, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
 	before = f->raises;
 	assert_int_equal(request(f, VIRTIO_BLK_T_IN, 0, &d, 1, 0, NULL),
 	    VIRTIO_BLK_S_OK);
 	assert_int_equal(f->raises - before, 0);
 	/* Notifications are back on once the device is idle. */
-	assert_int_equal(get16(f, USED_GPA), 0);
+	assert_int_equal(ring_get16(&f->g, USED_GPA), 0);
 }
 
 static void
@@ -1104,19 +1013,19 @@ test_descriptor_rewritten(void **state)
 	drv_init(f, QSIZE, all_but(f, 0));
 	memset(evil, 0, sizeof(evil));
 	for (i = 0; i < 256; i++)
-		put_desc_at(f, DATA0_GPA, i, DATA0_GPA + 0x8000, 1,
+		ring_desc_put(&f->g, DATA0_GPA, i, DATA0_GPA + 0x8000, 1,
 		    VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 7);
 	memcpy(evil, gp(f, DATA0_GPA), sizeof(evil));
 	assert_int_equal(pwrite(f->imgfd, evil, sizeof(evil), 512 * 200),
 	    sizeof(evil));
 	memcpy(f->orig + 512 * 200, evil, sizeof(evil));
 	put_hdr(f, 0, VIRTIO_BLK_T_IN, 200);
-	put_desc(f, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, DESC_GPA, 4096, W | VQ_DESC_F_NEXT, 2);
-	put_desc(f, 2, STATUS_GPA, 1, W, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, DESC_GPA, 4096, W | VQ_DESC_F_NEXT, 2);
+	ring_desc(&f->q, 2, STATUS_GPA, 1, W, 0);
+	ring_offer(&f->q, 0);
 	kick(f);
-	assert_int_equal(reap(f, &h, &used), 1);
+	assert_int_equal(ring_reap(&f->q, &h, &used), 1);
 	assert_int_equal(h, 0);
 	assert_int_equal(used, 4097);
 	assert_int_equal(*gp(f, STATUS_GPA), VIRTIO_BLK_S_OK);
@@ -1138,9 +1047,9 @@ test_good_then_broken(void **state)
 	/* One kick: a good request, then a broken ring. */
 	drv_init(f, QSIZE, all_but(f, 1ULL << VIRTIO_F_RING_EVENT_IDX));
 	post(f, 0, VIRTIO_BLK_T_IN, 0, &d, 1, 0);
-	offer(f, QSIZE + 7);
+	ring_offer(&f->q, QSIZE + 7);
 	kick(f);
-	assert_int_equal(reap(f, &h, &len), 1);
+	assert_int_equal(ring_reap(&f->q, &h, &len), 1);
 	assert_int_equal(len, 513);
 	assert_int_equal(*gp(f, STATUS_GPA), VIRTIO_BLK_S_OK);
 	/* The completion is signalled as well as the reset. */
@@ -1165,9 +1074,9 @@ test_vhost_setup(void **state)
 	/* The front-end's addresses for the rings, guest-physical for data. */
 	guestmem_clear(&f->gm);
 	assert_int_equal(guestmem_add_uaddr(&f->gm, 0, REGION0_LEN, ua0,
-	    f->fd[0], 0, err, sizeof(err)), 0);
+	    f->g.r[0].fd, 0, err, sizeof(err)), 0);
 	assert_int_equal(guestmem_add_uaddr(&f->gm, REGION1, REGION1_LEN, ua1,
-	    f->fd[1], 0, err, sizeof(err)), 0);
+	    f->g.r[1].fd, 0, err, sizeof(err)), 0);
 	assert_int_equal(vioblk_set_features(f->dev, hf | 1ULL << 0), -1);
 	assert_int_equal(vioblk_set_features(f->dev, hf &
 	    ~(1ULL << VIRTIO_F_VERSION_1)), -1);
@@ -1185,14 +1094,11 @@ test_vhost_setup(void **state)
 	memset(gp(f, DESC_GPA), 0, VQ_DESC_BYTES(128));
 	memset(gp(f, AVAIL_GPA), 0, VQ_AVAIL_BYTES(128));
 	memset(gp(f, USED_GPA), 0, VQ_USED_BYTES(128));
-	put16(f, AVAIL_GPA + 2, 5);
-	put16(f, USED_GPA + 2, 3);
-	f->qsize = 128;
-	f->desc = DESC_GPA;
-	f->avail = AVAIL_GPA;
-	f->used = USED_GPA;
-	f->avail_idx = 5;
-	f->used_seen = 3;
+	ring_put16(&f->g, AVAIL_GPA + 2, 5);
+	ring_put16(&f->g, USED_GPA + 2, 3);
+	ring_init(&f->q, &f->g, 128, DESC_GPA, AVAIL_GPA, USED_GPA);
+	f->q.avail_idx = 5;
+	f->q.used_seen = 3;
 	assert_int_equal(vioblk_vq_set_base(f->dev, 0, 5), 0);
 	assert_int_equal(vioblk_vq_start(f->dev, 0), 0);
 	assert_int_equal(vioblk_vq_set_size(f->dev, 0, 64), -1);
@@ -1200,11 +1106,11 @@ test_vhost_setup(void **state)
 	assert_int_equal(request(f, VIRTIO_BLK_T_IN, 24, &d, 1, 1, NULL),
 	    VIRTIO_BLK_S_OK);
 	assert_memory_equal(gp(f, DATA1_GPA), f->orig + 24 * 512, 4096);
-	assert_int_equal(get16(f, USED_GPA + 2), 4);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 4);
 	/* The notify entry point is the same as a kick through the BAR. */
 	post(f, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
 	vioblk_queue_notify(f->dev, 0);
-	assert_int_equal(get16(f, USED_GPA + 2), 5);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 5);
 	assert_int_equal(vioblk_vq_stop(f->dev, 0, &base), 0);
 	assert_int_equal(base, 7);
 }
@@ -1214,7 +1120,7 @@ test_vhost_setup(void **state)
 static int
 bad_head_out_of_range(struct fx *f)
 {
-	offer(f, QSIZE);
+	ring_offer(&f->q, QSIZE);
 	return WANT_RESET;
 }
 
@@ -1222,8 +1128,8 @@ static int
 bad_next_out_of_range(struct fx *f)
 {
 	put_hdr(f, 0, VIRTIO_BLK_T_IN, 0);
-	put_desc(f, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 0xffff);
-	offer(f, 0);
+	ring_desc(&f->q, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 0xffff);
+	ring_offer(&f->q, 0);
 	return WANT_RESET;
 }
 
@@ -1231,9 +1137,9 @@ static int
 bad_loop(struct fx *f)
 {
 	put_hdr(f, 0, VIRTIO_BLK_T_OUT, 0);
-	put_desc(f, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, DATA0_GPA, 512, VQ_DESC_F_NEXT, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, DATA0_GPA, 512, VQ_DESC_F_NEXT, 0);
+	ring_offer(&f->q, 0);
 	return WANT_RESET;
 }
 
@@ -1244,11 +1150,11 @@ bad_chain_too_long(struct fx *f)
 
 	/* An indirect chain longer than the largest queue. */
 	for (i = 0; i < n; i++)
-		put_desc_at(f, TABLE_GPA, i, DATA0_GPA, 512, VQ_DESC_F_NEXT,
-		    (uint16_t)(i + 1));
-	put_desc_at(f, TABLE_GPA, n - 1, STATUS_GPA, 1, W, 0);
-	put_desc(f, 0, TABLE_GPA, n * 16, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+		ring_desc_put(&f->g, TABLE_GPA, i, DATA0_GPA, 512,
+		    VQ_DESC_F_NEXT, (uint16_t)(i + 1));
+	ring_desc_put(&f->g, TABLE_GPA, n - 1, STATUS_GPA, 1, W, 0);
+	ring_desc(&f->q, 0, TABLE_GPA, n * 16, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 0);
 	return WANT_RESET;
 }
 
@@ -1256,12 +1162,12 @@ static int
 bad_nested_indirect(struct fx *f)
 {
 	put_hdr(f, 0, VIRTIO_BLK_T_IN, 0);
-	put_desc_at(f, TABLE_GPA + TABLE_LEN, 0, STATUS_GPA, 1, W, 0);
-	put_desc_at(f, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc_at(f, TABLE_GPA, 1, TABLE_GPA + TABLE_LEN, 16,
+	ring_desc_put(&f->g, TABLE_GPA + TABLE_LEN, 0, STATUS_GPA, 1, W, 0);
+	ring_desc_put(&f->g, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc_put(&f->g, TABLE_GPA, 1, TABLE_GPA + TABLE_LEN, 16,
 	    VQ_DESC_F_INDIRECT, 0);
-	put_desc(f, 0, TABLE_GPA, 32, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, TABLE_GPA, 32, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 0);
 	return WANT_RESET;
 }
 
@@ -1269,10 +1175,10 @@ static int
 bad_indirect_len(struct fx *f)
 {
 	put_hdr(f, 0, VIRTIO_BLK_T_FLUSH, 0);
-	put_desc_at(f, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc_at(f, TABLE_GPA, 1, STATUS_GPA, 1, W, 0);
-	put_desc(f, 0, TABLE_GPA, 40, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	ring_desc_put(&f->g, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc_put(&f->g, TABLE_GPA, 1, STATUS_GPA, 1, W, 0);
+	ring_desc(&f->q, 0, TABLE_GPA, 40, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 0);
 	return WANT_RESET;
 }
 
@@ -1319,9 +1225,9 @@ static int
 bad_short_header(struct fx *f)
 {
 	put_hdr(f, 0, VIRTIO_BLK_T_OUT, 0);
-	put_desc(f, 0, HDR_GPA, 12, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, STATUS_GPA, 1, W, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, HDR_GPA, 12, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, STATUS_GPA, 1, W, 0);
+	ring_offer(&f->q, 0);
 	return WANT_IOERR;
 }
 
@@ -1331,7 +1237,7 @@ bad_status_read_only(struct fx *f)
 	struct seg	 s = { DATA0_GPA, 512, W };
 
 	post(f, 0, VIRTIO_BLK_T_IN, 0, &s, 1, 0);
-	put_desc(f, 2, STATUS_GPA, 1, 0, 0);
+	ring_desc(&f->q, 2, STATUS_GPA, 1, 0, 0);
 	return WANT_RESET;
 }
 
@@ -1341,7 +1247,7 @@ bad_status_all_read_only(struct fx *f)
 	struct seg	 s = { DATA0_GPA, 512, 0 };
 
 	post(f, 0, VIRTIO_BLK_T_OUT, 0, &s, 1, 0);
-	put_desc(f, 2, STATUS_GPA, 1, 0, 0);
+	ring_desc(&f->q, 2, STATUS_GPA, 1, 0, 0);
 	return WANT_RESET;
 }
 
@@ -1351,7 +1257,7 @@ bad_status_len0(struct fx *f)
 	struct seg	 s = { DATA0_GPA, 512, W };
 
 	post(f, 0, VIRTIO_BLK_T_IN, 0, &s, 1, 0);
-	put_desc(f, 2, STATUS_GPA, 0, W, 0);
+	ring_desc(&f->q, 2, STATUS_GPA, 0, W, 0);
 	return WANT_RESET;
 }
 
@@ -1359,7 +1265,7 @@ static int
 bad_status_in_gap(struct fx *f)
 {
 	post(f, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 0);
-	put_desc(f, 1, REGION0_LEN + 16, 1, W, 0);
+	ring_desc(&f->q, 1, REGION0_LEN + 16, 1, W, 0);
 	return WANT_RESET;
 }
 
@@ -1418,13 +1324,13 @@ bad_too_many_segments(struct fx *f)
 	s[VIOBLK_SEG_MAX].len = 513;
 	put_hdr(f, 0, VIRTIO_BLK_T_IN, 0);
 	for (i = 0; i <= VIOBLK_SEG_MAX; i++)
-		put_desc_at(f, TABLE_GPA, i + 1, s[i].gpa, s[i].len, W |
+		ring_desc_put(&f->g, TABLE_GPA, i + 1, s[i].gpa, s[i].len, W |
 		    (i < VIOBLK_SEG_MAX ? VQ_DESC_F_NEXT : 0),
 		    (uint16_t)(i + 2));
-	put_desc_at(f, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 0, TABLE_GPA, (VIOBLK_SEG_MAX + 2) * 16,
+	ring_desc_put(&f->g, TABLE_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 0, TABLE_GPA, (VIOBLK_SEG_MAX + 2) * 16,
 	    VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	ring_offer(&f->q, 0);
 	return -WANT_IOERR;	/* status is inside the last data buffer */
 }
 
@@ -1497,7 +1403,7 @@ bad_avail_jump(struct fx *f)
 	struct seg	 s = { DATA0_GPA, 512, W };
 
 	post(f, 0, VIRTIO_BLK_T_IN, 0, &s, 1, 0);
-	put16(f, f->avail + 2, (uint16_t)(f->qsize + 1));
+	ring_put16(&f->g, f->q.avail + 2, (uint16_t)(f->q.qsize + 1));
 	return WANT_RESET;
 }
 
@@ -1526,7 +1432,7 @@ test_malformed(void **state)
 	kick(f);
 
 	if (want == WANT_IOERR) {
-		assert_int_equal(reap(f, &h, &used), 1);
+		assert_int_equal(ring_reap(&f->q, &h, &used), 1);
 		assert_int_equal(*status, VIRTIO_BLK_S_IOERR);
 		assert_int_equal(used, 1);
 		assert_int_equal(vioblk_status(f->dev) &
@@ -1534,7 +1440,7 @@ test_malformed(void **state)
 		assert_int_equal(f->raises - raises, 1);
 		assert_int_equal(vioblk_stats(f->dev)->ioerr, 1);
 	} else {
-		assert_int_equal(reap(f, &h, &used), 0);
+		assert_int_equal(ring_reap(&f->q, &h, &used), 0);
 		assert_true(vioblk_status(f->dev) & VIRTIO_STATUS_NEEDS_RESET);
 		assert_true(get_status(f) & VIRTIO_STATUS_NEEDS_RESET);
 		assert_int_equal(f->config_raises - before_cfg, 1);
@@ -1542,7 +1448,7 @@ test_malformed(void **state)
 		assert_true(vioblk_error(f->dev)[0] != '\0');
 		/* Until reset, kicks do nothing. */
 		kick(f);
-		assert_int_equal(reap(f, &h, &used), 0);
+		assert_int_equal(ring_reap(&f->q, &h, &used), 0);
 		/* NEEDS_RESET survives the driver's status writes. */
 		set_status(f, get_status(f));
 		assert_true(get_status(f) & VIRTIO_STATUS_NEEDS_RESET);

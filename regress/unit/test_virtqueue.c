@@ -2,22 +2,21 @@
  * Split virtqueue: chain walking, validation, used ring, notifications.
  */
 
-#include <sys/mman.h>
 #include <sys/uio.h>
 
-#include <endian.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "vioblk/guestmem.h"
 #include "vioblk/virtqueue.h"
+#include "regress/vmm/gmem.h"
+#include "regress/vmm/ring.h"
 
 #define MIB		(1024ULL * 1024)
 #define REGION0_LEN	MIB		/* [0, 1 MiB) */
@@ -33,100 +32,29 @@
 struct fixture {
 	struct guestmem	 gm;
 	struct virtqueue *vq;
-	int		 fd[2];
-	uint8_t		*m[2];
-	uint16_t	 avail_idx;
+	struct gmem	 g;
+	struct ring	 q;
 };
-
-static uint8_t *
-gp(struct fixture *f, uint64_t gpa)
-{
-	if (gpa < REGION0_LEN)
-		return f->m[0] + gpa;
-	assert_true(gpa >= REGION1 && gpa < REGION1 + REGION1_LEN);
-	return f->m[1] + (gpa - REGION1);
-}
-
-static void
-put16(struct fixture *f, uint64_t gpa, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(gp(f, gpa), &v, 2);
-}
-
-static uint16_t
-get16(struct fixture *f, uint64_t gpa)
-{
-	uint16_t	 v;
-
-	memcpy(&v, gp(f, gpa), 2);
-	return le16toh(v);
-}
-
-static uint32_t
-get32(struct fixture *f, uint64_t gpa)
-{
-	uint32_t	 v;
-
-	memcpy(&v, gp(f, gpa), 4);
-	return le32toh(v);
-}
-
-static void
-put_desc_at(struct fixture *f, uint64_t table, unsigned int i, uint64_t addr,
-    uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t		*p = gp(f, table + 16ULL * i);
-	uint64_t	 a = htole64(addr);
-	uint32_t	 l = htole32(len);
-
-	flags = htole16(flags);
-	next = htole16(next);
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &flags, 2);
-	memcpy(p + 14, &next, 2);
-}
-
-static void
-put_desc(struct fixture *f, unsigned int i, uint64_t addr, uint32_t len,
-    uint16_t flags, uint16_t next)
-{
-	put_desc_at(f, DESC_GPA, i, addr, len, flags, next);
-}
-
-static void
-offer(struct fixture *f, uint16_t head)
-{
-	put16(f, AVAIL_GPA + 4 + 2 * (f->avail_idx % QSIZE), head);
-	f->avail_idx++;
-	put16(f, AVAIL_GPA + 2, f->avail_idx);
-}
 
 static int
 setup_common(void **state, int event_idx, int indirect)
 {
 	struct fixture	*f;
 	char		 err[256];
-	int		 i;
 
 	f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	f->vq = calloc(1, sizeof(*f->vq));
 	assert_non_null(f->vq);
 	guestmem_init(&f->gm);
-	for (i = 0; i < 2; i++) {
-		f->fd[i] = memfd_create("vq-test", MFD_CLOEXEC);
-		assert_true(f->fd[i] >= 0);
-		assert_int_equal(ftruncate(f->fd[i], MIB), 0);
-		f->m[i] = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    f->fd[i], 0);
-		assert_true(f->m[i] != MAP_FAILED);
-	}
-	assert_int_equal(guestmem_add(&f->gm, 0, REGION0_LEN, f->fd[0], 0,
+	gmem_init(&f->g);
+	assert_int_equal(gmem_add(&f->g, 0, REGION0_LEN), 0);
+	assert_int_equal(gmem_add(&f->g, REGION1, REGION1_LEN), 0);
+	ring_init(&f->q, &f->g, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
+	assert_int_equal(guestmem_add(&f->gm, 0, REGION0_LEN, f->g.r[0].fd, 0,
 	    err, sizeof(err)), 0);
-	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN, f->fd[1], 0,
-	    err, sizeof(err)), 0);
+	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN,
+	    f->g.r[1].fd, 0, err, sizeof(err)), 0);
 	vq_init(f->vq, &f->gm);
 	f->vq->size = QSIZE;
 	f->vq->desc_addr = DESC_GPA;
@@ -160,13 +88,9 @@ static int
 teardown(void **state)
 {
 	struct fixture	*f = *state;
-	int		 i;
 
 	guestmem_clear(&f->gm);
-	for (i = 0; i < 2; i++) {
-		munmap(f->m[i], MIB);
-		close(f->fd[i]);
-	}
+	gmem_free(&f->g);
 	free(f->vq);
 	free(f);
 	return 0;
@@ -178,11 +102,11 @@ test_simple_chain(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 3, BUF_GPA, 16, VQ_DESC_F_NEXT, 5);
-	put_desc(f, 5, REGION1 + 512, 512, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE,
-	    1);
-	put_desc(f, 1, BUF_GPA + 100, 1, VQ_DESC_F_WRITE, 0);
-	offer(f, 3);
+	ring_desc(&f->q, 3, BUF_GPA, 16, VQ_DESC_F_NEXT, 5);
+	ring_desc(&f->q, 5, REGION1 + 512, 512,
+	    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 1);
+	ring_desc(&f->q, 1, BUF_GPA + 100, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 3);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(c->head, 3);
 	assert_int_equal(c->nread, 1);
@@ -191,14 +115,14 @@ test_simple_chain(void **state)
 	assert_int_equal(c->iov[1].iov_len, 512);
 	/* The iovec is guest memory itself: no bounce buffer. */
 	memset(c->iov[1].iov_base, 0xab, 512);
-	assert_int_equal(gp(f, REGION1 + 512)[0], 0xab);
-	assert_int_equal(gp(f, REGION1 + 1023)[0], 0xab);
+	assert_int_equal(ring_host(&f->g, REGION1 + 512, 1)[0], 0xab);
+	assert_int_equal(ring_host(&f->g, REGION1 + 1023, 1)[0], 0xab);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_EMPTY);
 
 	vq_push(f->vq, 3, 513);
-	assert_int_equal(get16(f, USED_GPA + 2), 1);
-	assert_int_equal(get32(f, USED_GPA + 4), 3);
-	assert_int_equal(get32(f, USED_GPA + 8), 513);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 1);
+	assert_int_equal(ring_get32(&f->g, USED_GPA + 4), 3);
+	assert_int_equal(ring_get32(&f->g, USED_GPA + 8), 513);
 }
 
 static void
@@ -209,13 +133,13 @@ test_wraparound(void **state)
 	unsigned int	 i;
 
 	/* Indices are free-running 16-bit counters across many laps. */
-	put_desc(f, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
 	for (i = 0; i < 70000; i++) {
-		offer(f, 0);
+		ring_offer(&f->q, 0);
 		assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 		vq_push(f->vq, c->head, 1);
 	}
-	assert_int_equal(get16(f, USED_GPA + 2), (uint16_t)70000);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), (uint16_t)70000);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_EMPTY);
 }
 
@@ -225,7 +149,7 @@ test_head_out_of_range(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	offer(f, QSIZE);
+	ring_offer(&f->q, QSIZE);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 	assert_non_null(strstr(f->vq->err, "past the queue size"));
 	/* A broken queue stays quiet until restarted. */
@@ -238,8 +162,8 @@ test_next_out_of_range(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, QSIZE + 3);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, QSIZE + 3);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 }
 
@@ -249,9 +173,9 @@ test_loop(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, BUF_GPA, 16, VQ_DESC_F_NEXT, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, BUF_GPA, 16, VQ_DESC_F_NEXT, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 	assert_non_null(strstr(f->vq->err, "loop"));
 }
@@ -265,9 +189,9 @@ test_full_length_chain(void **state)
 
 	/* Exactly the queue size is allowed. */
 	for (i = 0; i < QSIZE; i++)
-		put_desc(f, i, BUF_GPA + 64 * i, 64, i + 1 < QSIZE ?
+		ring_desc(&f->q, i, BUF_GPA + 64 * i, 64, i + 1 < QSIZE ?
 		    VQ_DESC_F_NEXT : 0, (uint16_t)(i + 1));
-	offer(f, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(c->nread, QSIZE);
 }
@@ -278,9 +202,9 @@ test_readable_after_writable(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 16, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 1);
-	put_desc(f, 1, BUF_GPA, 16, 0, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 16, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 1);
+	ring_desc(&f->q, 1, BUF_GPA, 16, 0, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 }
 
@@ -291,12 +215,12 @@ test_unmapped_buffers(void **state)
 	struct vq_chain	*c;
 
 	/* Crossing the end of region 0, in the gap, and wrapping 2^64. */
-	put_desc(f, 0, REGION0_LEN - 256, 512, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, REGION0_LEN + 4096, 512, VQ_DESC_F_NEXT, 2);
-	put_desc(f, 2, UINT64_MAX - 255, 512, VQ_DESC_F_NEXT, 3);
-	put_desc(f, 3, BUF_GPA, 0, VQ_DESC_F_NEXT, 4);
-	put_desc(f, 4, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, REGION0_LEN - 256, 512, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, REGION0_LEN + 4096, 512, VQ_DESC_F_NEXT, 2);
+	ring_desc(&f->q, 2, UINT64_MAX - 255, 512, VQ_DESC_F_NEXT, 3);
+	ring_desc(&f->q, 3, BUF_GPA, 0, VQ_DESC_F_NEXT, 4);
+	ring_desc(&f->q, 4, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(c->nunmapped, 3);
 	assert_null(c->iov[0].iov_base);
@@ -312,12 +236,12 @@ test_indirect(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc_at(f, TABLE_GPA, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 2);
-	put_desc_at(f, TABLE_GPA, 2, REGION1, 4096, VQ_DESC_F_NEXT |
+	ring_desc_put(&f->g, TABLE_GPA, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 2);
+	ring_desc_put(&f->g, TABLE_GPA, 2, REGION1, 4096, VQ_DESC_F_NEXT |
 	    VQ_DESC_F_WRITE, 1);
-	put_desc_at(f, TABLE_GPA, 1, BUF_GPA + 64, 1, VQ_DESC_F_WRITE, 0);
-	put_desc(f, 6, TABLE_GPA, 3 * 16, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 6);
+	ring_desc_put(&f->g, TABLE_GPA, 1, BUF_GPA + 64, 1, VQ_DESC_F_WRITE, 0);
+	ring_desc(&f->q, 6, TABLE_GPA, 3 * 16, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 6);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(c->head, 6);
 	assert_int_equal(c->nread, 1);
@@ -336,59 +260,61 @@ test_indirect_bad(void **state)
 	int		 n;
 
 	for (n = 0; n < 7; n++) {
-		put_desc_at(f, TABLE_GPA, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
-		put_desc_at(f, TABLE_GPA, 1, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+		ring_desc_put(&f->g, TABLE_GPA, 0, BUF_GPA, 16,
+		    VQ_DESC_F_NEXT, 1);
+		ring_desc_put(&f->g, TABLE_GPA, 1, BUF_GPA, 1,
+		    VQ_DESC_F_WRITE, 0);
 		switch (n) {
 		case 0:		/* length not a multiple of 16 */
-			put_desc(f, 0, TABLE_GPA, 2 * 16 + 8,
+			ring_desc(&f->q, 0, TABLE_GPA, 2 * 16 + 8,
 			    VQ_DESC_F_INDIRECT, 0);
 			why = "multiple";
 			break;
 		case 1:		/* nested */
-			put_desc_at(f, TABLE_GPA, 1, TABLE_GPA, 32,
+			ring_desc_put(&f->g, TABLE_GPA, 1, TABLE_GPA, 32,
 			    VQ_DESC_F_INDIRECT, 0);
-			put_desc(f, 0, TABLE_GPA, 2 * 16, VQ_DESC_F_INDIRECT,
-			    0);
+			ring_desc(&f->q, 0, TABLE_GPA, 2 * 16,
+			    VQ_DESC_F_INDIRECT, 0);
 			why = "indirect descriptor inside";
 			break;
 		case 2:		/* INDIRECT with NEXT */
-			put_desc(f, 0, TABLE_GPA, 2 * 16, VQ_DESC_F_INDIRECT |
-			    VQ_DESC_F_NEXT, 1);
+			ring_desc(&f->q, 0, TABLE_GPA, 2 * 16,
+			    VQ_DESC_F_INDIRECT | VQ_DESC_F_NEXT, 1);
 			why = "NEXT";
 			break;
 		case 3:		/* more entries than any table may have */
-			put_desc(f, 0, TABLE_GPA, (VQ_INDIRECT_MAX + 1) * 16,
-			    VQ_DESC_F_INDIRECT, 0);
+			ring_desc(&f->q, 0, TABLE_GPA,
+			    (VQ_INDIRECT_MAX + 1) * 16, VQ_DESC_F_INDIRECT, 0);
 			why = "entries, more than";
 			break;
 		case 4:		/* table in the gap */
-			put_desc(f, 0, REGION0_LEN + 64, 2 * 16,
+			ring_desc(&f->q, 0, REGION0_LEN + 64, 2 * 16,
 			    VQ_DESC_F_INDIRECT, 0);
 			why = "not in guest memory";
 			break;
 		case 5:		/* next past the table */
-			put_desc_at(f, TABLE_GPA, 0, BUF_GPA, 16,
+			ring_desc_put(&f->g, TABLE_GPA, 0, BUF_GPA, 16,
 			    VQ_DESC_F_NEXT, 2);
-			put_desc(f, 0, TABLE_GPA, 2 * 16, VQ_DESC_F_INDIRECT,
-			    0);
+			ring_desc(&f->q, 0, TABLE_GPA, 2 * 16,
+			    VQ_DESC_F_INDIRECT, 0);
 			why = "past the table";
 			break;
 		default:	/* a loop inside the table */
-			put_desc_at(f, TABLE_GPA, 1, BUF_GPA, 16,
+			ring_desc_put(&f->g, TABLE_GPA, 1, BUF_GPA, 16,
 			    VQ_DESC_F_NEXT, 0);
-			put_desc(f, 0, TABLE_GPA, 2 * 16, VQ_DESC_F_INDIRECT,
-			    0);
+			ring_desc(&f->q, 0, TABLE_GPA, 2 * 16,
+			    VQ_DESC_F_INDIRECT, 0);
 			why = "loop";
 			break;
 		}
-		offer(f, 0);
+		ring_offer(&f->q, 0);
 		assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 		if (strstr(f->vq->err, why) == NULL)
 			fail_msg("case %d: \"%s\" lacks \"%s\"", n, f->vq->err,
 			    why);
 		/* Restart where the driver is, as after a reset. */
-		f->avail_idx = 0;
-		put16(f, AVAIL_GPA + 2, 0);
+		f->q.avail_idx = 0;
+		ring_put16(&f->g, AVAIL_GPA + 2, 0);
 		assert_int_equal(vq_start(f->vq, 0, 1, 0), 0);
 	}
 }
@@ -402,11 +328,11 @@ test_indirect_larger_than_queue(void **state)
 
 	/* Tables go by seg_max, not by the queue size, as Linux makes them. */
 	for (i = 0; i < n; i++)
-		put_desc_at(f, TABLE_GPA, i, BUF_GPA, 512, i + 1 < n ?
+		ring_desc_put(&f->g, TABLE_GPA, i, BUF_GPA, 512, i + 1 < n ?
 		    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE : VQ_DESC_F_WRITE,
 		    (uint16_t)(i + 1));
-	put_desc(f, 0, TABLE_GPA, n * 16, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, TABLE_GPA, n * 16, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(c->nwrite, n);
 }
@@ -417,9 +343,9 @@ test_indirect_not_negotiated(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc_at(f, TABLE_GPA, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
-	put_desc(f, 0, TABLE_GPA, 16, VQ_DESC_F_INDIRECT, 0);
-	offer(f, 0);
+	ring_desc_put(&f->g, TABLE_GPA, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_desc(&f->q, 0, TABLE_GPA, 16, VQ_DESC_F_INDIRECT, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 }
 
@@ -429,7 +355,7 @@ test_avail_jump(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put16(f, AVAIL_GPA + 2, QSIZE + 1);
+	ring_put16(&f->g, AVAIL_GPA + 2, QSIZE + 1);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
 	assert_non_null(strstr(f->vq->err, "more than the queue size"));
 }
@@ -441,14 +367,14 @@ test_descriptor_copied_once(void **state)
 	struct vq_chain	*c;
 	void		*want;
 
-	put_desc(f, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 1, REGION1, 512, VQ_DESC_F_WRITE, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, REGION1, 512, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	want = c->iov[1].iov_base;
 	/* The guest rewrites the chain after the device has read it. */
-	put_desc(f, 1, UINT64_MAX - 15, 0xffffffffU, VQ_DESC_F_NEXT, 1);
-	put_desc(f, 0, 0, 0, 0, 0);
+	ring_desc(&f->q, 1, UINT64_MAX - 15, 0xffffffffU, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 0, 0, 0, 0, 0);
 	assert_int_equal(c->nread, 1);
 	assert_int_equal(c->nwrite, 1);
 	assert_ptr_equal(c->iov[1].iov_base, want);
@@ -486,9 +412,9 @@ test_resume(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
-	offer(f, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	vq_push(f->vq, 0, 1);
 	assert_int_equal(vq_stop(f->vq), 1);
@@ -498,7 +424,7 @@ test_resume(void **state)
 	assert_int_equal(f->vq->used_idx, 1);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	vq_push(f->vq, 0, 1);
-	assert_int_equal(get16(f, USED_GPA + 2), 2);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 2), 2);
 }
 
 static void
@@ -507,14 +433,14 @@ test_no_interrupt_flag(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
 	assert_int_equal(vq_need_interrupt(f->vq), 0);	/* nothing pushed */
-	offer(f, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	vq_push(f->vq, 0, 1);
 	assert_int_equal(vq_need_interrupt(f->vq), 1);
-	put16(f, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
-	offer(f, 0);
+	ring_put16(&f->g, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	vq_push(f->vq, 0, 1);
 	assert_int_equal(vq_need_interrupt(f->vq), 0);
@@ -526,12 +452,12 @@ test_no_notify_flag(void **state)
 	struct fixture	*f = *state;
 
 	vq_notify_disable(f->vq);
-	assert_int_equal(get16(f, USED_GPA), VQ_USED_F_NO_NOTIFY);
+	assert_int_equal(ring_get16(&f->g, USED_GPA), VQ_USED_F_NO_NOTIFY);
 	assert_int_equal(vq_notify_enable(f->vq), 0);
-	assert_int_equal(get16(f, USED_GPA), 0);
+	assert_int_equal(ring_get16(&f->g, USED_GPA), 0);
 	/* Work that arrived while notifications were off is reported. */
 	vq_notify_disable(f->vq);
-	offer(f, 0);
+	ring_offer(&f->q, 0);
 	assert_int_equal(vq_notify_enable(f->vq), 1);
 }
 
@@ -542,13 +468,13 @@ test_event_idx_interrupt(void **state)
 	struct vq_chain	*c;
 	int		 i, got[6];
 
-	put_desc(f, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
 	/* The driver wants an interrupt once used entry 3 is out. */
-	put16(f, AVAIL_GPA + 4 + 2 * QSIZE, 3);
+	ring_put16(&f->g, AVAIL_GPA + 4 + 2 * QSIZE, 3);
 	/* NO_INTERRUPT is ignored when event indices are on. */
-	put16(f, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
+	ring_put16(&f->g, AVAIL_GPA, VQ_AVAIL_F_NO_INTERRUPT);
 	for (i = 0; i < 6; i++) {
-		offer(f, 0);
+		ring_offer(&f->q, 0);
 		assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 		vq_push(f->vq, 0, 1);
 		got[i] = vq_need_interrupt(f->vq);
@@ -561,9 +487,9 @@ test_event_idx_interrupt(void **state)
 	assert_int_equal(got[4], 0);
 	assert_int_equal(got[5], 0);
 	/* A batch that jumps over the event still signals. */
-	put16(f, AVAIL_GPA + 4 + 2 * QSIZE, 7);
+	ring_put16(&f->g, AVAIL_GPA + 4 + 2 * QSIZE, 7);
 	for (i = 0; i < 3; i++) {
-		offer(f, 0);
+		ring_offer(&f->q, 0);
 		assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 		vq_push(f->vq, 0, 1);
 	}
@@ -576,17 +502,17 @@ test_event_idx_notify(void **state)
 	struct fixture	*f = *state;
 	struct vq_chain	*c;
 
-	put_desc(f, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
-	offer(f, 0);
-	offer(f, 0);
+	ring_desc(&f->q, 0, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
+	ring_offer(&f->q, 0);
 	vq_notify_disable(f->vq);
 	/* No NO_NOTIFY flag when event indices are on. */
-	assert_int_equal(get16(f, USED_GPA), 0);
+	assert_int_equal(ring_get16(&f->g, USED_GPA), 0);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
 	assert_int_equal(vq_notify_enable(f->vq), 0);
 	/* avail_event tells the driver to kick after entry 2. */
-	assert_int_equal(get16(f, USED_GPA + 4 + 8 * QSIZE), 2);
+	assert_int_equal(ring_get16(&f->g, USED_GPA + 4 + 8 * QSIZE), 2);
 }
 
 int

@@ -22,36 +22,17 @@ int
 gmem_create(struct gmem *g, size_t n, uint64_t base, uint64_t size,
     uint64_t gap)
 {
-	struct gmem_region	*r;
-	uint64_t		 gpa = base;
-	size_t			 i;
-	int			 saved;
+	uint64_t	 gpa = base;
+	size_t		 i;
+	int		 saved;
 
-	memset(g, 0, sizeof(*g));
-	if (n == 0 || n > GMEM_REGIONS_MAX || size == 0 ||
-	    size % GMEM_PAGE != 0 || gap % GMEM_PAGE != 0 ||
-	    base % GMEM_PAGE != 0) {
+	gmem_init(g);
+	if (n == 0 || n > GMEM_REGIONS_MAX || gap % GMEM_PAGE != 0) {
 		errno = EINVAL;
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		r = &g->r[i];
-		r->fd = -1;
-		g->n++;
-		r->gpa = gpa;
-		r->size = size;
-		r->npages = size / GMEM_PAGE;
-		r->free = r->npages;
-		if ((r->fd = memfd_create("guest", MFD_CLOEXEC)) == -1 ||
-		    ftruncate(r->fd, (off_t)size) == -1)
-			goto fail;
-		r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    r->fd, 0);
-		if (r->host == MAP_FAILED) {
-			r->host = NULL;
-			goto fail;
-		}
-		if ((r->used = calloc(r->npages, 1)) == NULL)
+		if (gmem_add(g, gpa, size) == -1)
 			goto fail;
 		gpa += size + gap;
 	}
@@ -59,6 +40,61 @@ gmem_create(struct gmem *g, size_t n, uint64_t base, uint64_t size,
  fail:
 	saved = errno;
 	gmem_free(g);
+	errno = saved;
+	return -1;
+}
+
+void
+gmem_init(struct gmem *g)
+{
+	memset(g, 0, sizeof(*g));
+}
+
+int
+gmem_add(struct gmem *g, uint64_t gpa, uint64_t size)
+{
+	struct gmem_region	*r;
+	size_t			 i;
+	int			 saved;
+
+	if (g->n == GMEM_REGIONS_MAX || size == 0 || size % GMEM_PAGE != 0 ||
+	    gpa % GMEM_PAGE != 0 || gpa > UINT64_MAX - size) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < g->n; i++) {
+		if (gpa < g->r[i].gpa + g->r[i].size &&
+		    g->r[i].gpa < gpa + size) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	r = &g->r[g->n];
+	memset(r, 0, sizeof(*r));
+	r->gpa = gpa;
+	r->size = size;
+	r->npages = size / GMEM_PAGE;
+	r->free = r->npages;
+	if ((r->fd = memfd_create("guest", MFD_CLOEXEC)) == -1)
+		return -1;
+	if (ftruncate(r->fd, (off_t)size) == -1)
+		goto fail;
+	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    r->fd, 0);
+	if (r->host == MAP_FAILED) {
+		r->host = NULL;
+		goto fail;
+	}
+	if ((r->used = calloc(r->npages, 1)) == NULL)
+		goto fail;
+	g->n++;
+	return 0;
+ fail:
+	saved = errno;
+	if (r->host != NULL)
+		munmap(r->host, size);
+	close(r->fd);
+	memset(r, 0, sizeof(*r));
 	errno = saved;
 	return -1;
 }

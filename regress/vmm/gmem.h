@@ -42,6 +42,13 @@ int	 gmem_create(struct gmem *, size_t n, uint64_t base, uint64_t size,
 	    uint64_t gap);
 void	 gmem_free(struct gmem *);
 
+/*
+ * Start with no region, then add them one by one where they differ in
+ * size: each at a page-aligned `gpa`, overlapping none before it.
+ */
+void	 gmem_init(struct gmem *);
+int	 gmem_add(struct gmem *, uint64_t gpa, uint64_t size);
+
 /* Hand every region to vioblk with MEM_REGION. */
 int	 gmem_send(const struct gmem *, struct vmm *);
 

@@ -21,6 +21,7 @@
 
 #include "imsg-proto/proto.h"
 #include "regress/vmm/gmem.h"
+#include "regress/vmm/ring.h"
 #include "regress/vmm/vdrv.h"
 #include "regress/vmm/vmm.h"
 
@@ -349,15 +350,8 @@ void
 vdrv_desc_set(struct vdrv *v, uint16_t i, uint64_t addr, uint32_t len,
     uint16_t flags, uint16_t next)
 {
-	uint8_t		*p = v->desc + (size_t)(i % VDRV_QSIZE_MAX) * 16;
-	uint64_t	 a = htole64(addr);
-	uint32_t	 l = htole32(len);
-	uint16_t	 f = htole16(flags), n = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &f, 2);
-	memcpy(p + 14, &n, 2);
+	ring_desc_write(v->desc + (size_t)(i % VDRV_QSIZE_MAX) * RING_DESC_SIZE,
+	    addr, len, flags, next);
 }
 
 /* The same into an indirect table. */
@@ -365,15 +359,8 @@ static void
 table_set(uint8_t *tbl, unsigned int i, uint64_t addr, uint32_t len,
     uint16_t flags, uint16_t next)
 {
-	uint8_t		*p = tbl + (size_t)i * 16;
-	uint64_t	 a = htole64(addr);
-	uint32_t	 l = htole32(len);
-	uint16_t	 f = htole16(flags), n = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &f, 2);
-	memcpy(p + 14, &n, 2);
+	ring_desc_write(tbl + (size_t)i * RING_DESC_SIZE, addr, len, flags,
+	    next);
 }
 
 void
