@@ -433,12 +433,43 @@ fail:
 	return (-1);
 }
 
+/*
+ * Read the table `name` of n entries at `at` into tab, through buf (n * 8
+ * bytes); each entry that is set (under mask) must be the offset of a
+ * cluster-sized `what` inside the file.
+ */
+static int
+load_table(struct qcow2 *q, const char *name, uint64_t at, uint64_t n,
+    uint8_t *buf, uint64_t *tab, uint64_t mask, const char *what,
+    char *err, size_t errlen)
+{
+	uint64_t i, off;
+
+	if (host_pread(q->fd, buf, n * 8, at) == -1) {
+		qerr(err, errlen, q->name, "read %s: %s", name,
+		    strerror(errno));
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		tab[i] = ld64(buf + i * 8);
+		off = tab[i] & mask;
+		if (off == 0)
+			continue;
+		if (check_table(q, what, off, q->cluster_size, err,
+		    errlen) == -1) {
+			errno = EINVAL;
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 int
 qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
     size_t errlen)
 {
 	uint8_t *buf = NULL;
-	uint64_t i, e, off, nbytes, l2n, rcn;
+	uint64_t nbytes, l2n, rcn;
 
 	nbytes = (uint64_t)q->l1_size * 8;
 	if ((q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8)) == NULL)
@@ -446,21 +477,9 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 	if (nbytes > 0) {
 		if ((buf = malloc(nbytes)) == NULL)
 			goto nomem;
-		if (host_pread(q->fd, buf, nbytes, q->l1_offset) == -1) {
-			qerr(err, errlen, q->name, "read L1 table: %s",
-			    strerror(errno));
+		if (load_table(q, "L1 table", q->l1_offset, q->l1_size, buf,
+		    q->l1, QCOW2_OFFSET_MASK, "L2 table", err, errlen) == -1)
 			goto fail;
-		}
-		for (i = 0; i < q->l1_size; i++) {
-			e = ld64(buf + i * 8);
-			q->l1[i] = e;
-			off = e & QCOW2_OFFSET_MASK;
-			if (off == 0)
-				continue;
-			if (check_table(q, "L2 table", off, q->cluster_size,
-			    err, errlen) == -1)
-				goto inval;
-		}
 		free(buf);
 		buf = NULL;
 	}
@@ -470,21 +489,10 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 	if ((q->reft = malloc(nbytes)) == NULL || (buf = malloc(nbytes)) ==
 	    NULL)
 		goto nomem;
-	if (host_pread(q->fd, buf, nbytes, q->reft_offset) == -1) {
-		qerr(err, errlen, q->name, "read refcount table: %s",
-		    strerror(errno));
+	if (load_table(q, "refcount table", q->reft_offset, q->reft_size,
+	    buf, q->reft, QCOW2_REFT_MASK, "refcount block", err,
+	    errlen) == -1)
 		goto fail;
-	}
-	for (i = 0; i < q->reft_size; i++) {
-		e = ld64(buf + i * 8);
-		q->reft[i] = e;
-		off = e & QCOW2_REFT_MASK;
-		if (off == 0)
-			continue;
-		if (check_table(q, "refcount block", off, q->cluster_size,
-		    err, errlen) == -1)
-			goto inval;
-	}
 	free(buf);
 	buf = NULL;
 
@@ -503,9 +511,6 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 nomem:
 	qerr(err, errlen, q->name, "out of memory for its tables");
 	errno = ENOMEM;
-	goto fail;
-inval:
-	errno = EINVAL;
 fail:
 	free(buf);
 	return (-1);
@@ -515,12 +520,9 @@ fail:
 int
 qcow2_write_incompat(struct qcow2 *q, uint64_t v)
 {
-	uint8_t b[8];
-
 	if (q->version < 3)
 		return (0);
-	st64(b, v);
-	if (host_pwrite(q->fd, b, sizeof(b), QCOW2_OFF_INCOMPAT) == -1)
+	if (host_pwrite64(q->fd, v, QCOW2_OFF_INCOMPAT) == -1)
 		return (-1);
 	if (fdatasync(q->fd) == -1)
 		return (-1);

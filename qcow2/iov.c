@@ -115,54 +115,6 @@ iov_total(const struct iovec *iov, int cnt, int *bad)
 	return (t);
 }
 
-int
-host_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n;
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		if (n == 0) {
-			memset(p, 0, len);
-			return (0);
-		}
-		p += n;
-		len -= n;
-		off += n;
-	}
-	return (0);
-}
-
-int
-host_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	ssize_t n;
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		if (n == 0) {
-			errno = EIO;
-			return (-1);
-		}
-		p += n;
-		len -= n;
-		off += n;
-	}
-	return (0);
-}
-
 static int
 iov_advance(struct iovec **iovp, int *cntp, size_t n)
 {
@@ -230,4 +182,72 @@ host_pwritev(int fd, struct iovec *iov, int cnt, uint64_t off)
 		iov_advance(&iov, &cnt, n);
 	}
 	return (0);
+}
+
+/* One buffer is the one-entry case of the above; none is no call. */
+int
+host_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov;
+
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	return (host_preadv(fd, &iov, len > 0 ? 1 : 0, off));
+}
+
+int
+host_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov;
+
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	return (host_pwritev(fd, &iov, len > 0 ? 1 : 0, off));
+}
+
+/*
+ * The next `len` bytes of the cursor as the image's own iovec array:
+ * the number of entries, or -1 (EINVAL) when they are more than it holds.
+ */
+int
+image_slice(struct image *img, struct iovcur *cur, uint64_t len)
+{
+	int k;
+
+	if ((k = iovcur_slice(cur, len, img->sv, BACKING_IOV_MAX)) == -1)
+		errno = EINVAL;
+	return (k);
+}
+
+/* Read the next `len` bytes of the cursor from host offset `off`. */
+int
+image_preadv(struct image *img, struct iovcur *cur, uint64_t off,
+    uint64_t len)
+{
+	int k;
+
+	if ((k = image_slice(img, cur, len)) == -1)
+		return (-1);
+	return (host_preadv(img->fd, img->sv, k, off));
+}
+
+/* Write the next `len` bytes of the cursor at host offset `off`. */
+int
+image_pwritev(struct image *img, struct iovcur *cur, uint64_t off,
+    uint64_t len)
+{
+	int k;
+
+	if ((k = image_slice(img, cur, len)) == -1)
+		return (-1);
+	return (host_pwritev(img->fd, img->sv, k, off));
+}
+
+int
+host_pwrite64(int fd, uint64_t v, uint64_t off)
+{
+	uint8_t b[8];
+
+	st64(b, v);
+	return (host_pwrite(fd, b, sizeof(b), off));
 }

@@ -197,6 +197,15 @@ int	host_pread(int, void *, size_t, uint64_t);
 int	host_pwrite(int, const void *, size_t, uint64_t);
 int	host_preadv(int, struct iovec *, int, uint64_t);
 int	host_pwritev(int, struct iovec *, int, uint64_t);
+/* One big-endian 64-bit field of a header or table. */
+int	host_pwrite64(int, uint64_t v, uint64_t off);
+
+/* The cursor's next bytes as the image's own iovecs, and I/O on them. */
+int	image_slice(struct image *, struct iovcur *, uint64_t len);
+int	image_preadv(struct image *, struct iovcur *, uint64_t off,
+	    uint64_t len);
+int	image_pwritev(struct image *, struct iovcur *, uint64_t off,
+	    uint64_t len);
 
 /* header.c */
 int	qcow2_parse(struct qcow2 *, int fd, const char *name, int rdonly,

@@ -19,13 +19,7 @@
 ssize_t
 raw_preadv(struct image *img, struct iovcur *cur, uint64_t off, uint64_t len)
 {
-	int k;
-
-	if ((k = iovcur_slice(cur, len, img->sv, BACKING_IOV_MAX)) == -1) {
-		errno = EINVAL;
-		return (-1);
-	}
-	if (host_preadv(img->fd, img->sv, k, off) == -1)
+	if (image_preadv(img, cur, off, len) == -1)
 		return (-1);
 	return ((ssize_t)len);
 }
@@ -36,7 +30,7 @@ raw_pwritev(struct image *img, const struct iovec *iov, int cnt,
 {
 	struct iovcur cur;
 	size_t len;
-	int k, bad;
+	int bad;
 
 	len = iov_total(iov, cnt, &bad);
 	if (bad) {
@@ -44,11 +38,7 @@ raw_pwritev(struct image *img, const struct iovec *iov, int cnt,
 		return (-1);
 	}
 	iovcur_init(&cur, iov, cnt);
-	if ((k = iovcur_slice(&cur, len, img->sv, BACKING_IOV_MAX)) == -1) {
-		errno = EINVAL;
-		return (-1);
-	}
-	if (host_pwritev(img->fd, img->sv, k, off) == -1)
+	if (image_pwritev(img, &cur, off, len) == -1)
 		return (-1);
 	return ((ssize_t)len);
 }

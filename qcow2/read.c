@@ -59,25 +59,10 @@ read_base(struct backing *b, size_t idx, struct iovcur *cur, uint64_t off,
 		iovcur_zero(cur, len);
 		return (0);
 	}
-	if ((k = iovcur_slice(cur, len, img->sv, BACKING_IOV_MAX)) == -1) {
-		errno = EINVAL;
+	if ((k = image_slice(img, cur, len)) == -1)
 		return (-1);
-	}
 	iovcur_init(&sub, img->sv, k);
 	return (chain_read(b, idx + 1, &sub, off, len));
-}
-
-static int
-read_host(struct image *img, struct iovcur *cur, uint64_t host,
-    uint64_t len)
-{
-	int k;
-
-	if ((k = iovcur_slice(cur, len, img->sv, BACKING_IOV_MAX)) == -1) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (host_preadv(img->fd, img->sv, k, host));
 }
 
 static int
@@ -155,7 +140,7 @@ qcow2_read(struct backing *b, size_t idx, struct iovcur *cur, uint64_t off,
 			rv = 0;
 			break;
 		case CT_DATA:
-			rv = read_host(img, cur, host + incl, run);
+			rv = image_preadv(img, cur, host + incl, run);
 			break;
 		default:
 			rv = read_compressed(q, cur, e, incl, run);

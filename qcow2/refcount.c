@@ -110,15 +110,6 @@ refcount_get(struct qcow2 *q, uint64_t c, uint64_t *v)
 }
 
 static int
-write_reft_entry(struct qcow2 *q, uint64_t ti)
-{
-	uint8_t b[8];
-
-	st64(b, q->reft[ti]);
-	return (host_pwrite(q->fd, b, sizeof(b), q->reft_offset + ti * 8));
-}
-
-static int
 in_use_by_repair(const struct qcow2 *q, uint64_t c)
 {
 	return (q->rep != NULL && c < q->rep_len && q->rep[c] != 0);
@@ -310,7 +301,8 @@ ensure_block(struct qcow2 *q, uint64_t ti, uint64_t xs, uint64_t xn)
 	}
 	free(buf);
 	q->reft[ti] = c << q->cluster_bits;
-	if (write_reft_entry(q, ti) == -1)
+	if (host_pwrite64(q->fd, q->reft[ti], q->reft_offset + ti * 8) ==
+	    -1)
 		return (-1);
 	bump_end(q, c + 1);
 	return (0);

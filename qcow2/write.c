@@ -33,8 +33,6 @@ barrier(struct qcow2 *q)
 int
 qcow2_touch(struct qcow2 *q)
 {
-	uint8_t b[8];
-
 	if (q->touched)
 		return (0);
 	if (q->rdonly) {
@@ -42,9 +40,7 @@ qcow2_touch(struct qcow2 *q)
 		return (-1);
 	}
 	if (q->version >= 3 && q->autoclear != 0) {
-		st64(b, 0);
-		if (host_pwrite(q->fd, b, sizeof(b), QCOW2_OFF_AUTOCLEAR) ==
-		    -1)
+		if (host_pwrite64(q->fd, 0, QCOW2_OFF_AUTOCLEAR) == -1)
 			return (-1);
 		q->autoclear = 0;
 	}
@@ -54,15 +50,6 @@ qcow2_touch(struct qcow2 *q)
 		return (-1);
 	q->touched = 1;
 	return (0);
-}
-
-static int
-write_l1_entry(struct qcow2 *q, uint64_t l1i)
-{
-	uint8_t b[8];
-
-	st64(b, q->l1[l1i]);
-	return (host_pwrite(q->fd, b, sizeof(b), q->l1_offset + l1i * 8));
 }
 
 /*
@@ -112,7 +99,7 @@ l2_for_write(struct qcow2 *q, uint64_t l1i, int create, uint64_t *l2off)
 	}
 	tcache_put(q->l2c, te);
 	q->l1[l1i] = (uint64_t)n | QCOW2_OFLAG_COPIED;
-	if (write_l1_entry(q, l1i) == -1)
+	if (host_pwrite64(q->fd, q->l1[l1i], q->l1_offset + l1i * 8) == -1)
 		return (-1);
 	if (old != 0) {
 		q->rc->barrier = 1;
@@ -158,19 +145,6 @@ note_extent(struct qcow2 *q, uint64_t end)
 {
 	if (end > q->file_size)
 		q->file_size = end;
-}
-
-static int
-write_inplace(struct image *img, struct iovcur *cur, uint64_t host,
-    uint64_t len)
-{
-	int k;
-
-	if ((k = iovcur_slice(cur, len, img->sv, BACKING_IOV_MAX)) == -1) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (host_pwritev(img->fd, img->sv, k, host));
 }
 
 /*
@@ -279,7 +253,7 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 			tcache_put(q->l2c, te);
 			if (run > span)
 				run = span;
-			if (write_inplace(img, &cur, host + incl, run) == -1)
+			if (image_pwritev(img, &cur, host + incl, run) == -1)
 				return (-1);
 			off += run;
 			len -= run;

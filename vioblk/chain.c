@@ -200,66 +200,50 @@ static int
 chain_open_base(struct chain *c, const struct vioblk_opts *o,
     const struct qcow2_base *base)
 {
-	const char	*parent = c->names[c->n - 1];
-	int		 fd, r;
+	const char	*parent = c->names[c->n - 1], *step = "", *why;
+	int		 fd = -1, r;
 
 	if (c->n == VIOBLK_PROTO_DISKS_MAX) {
 		log_warnx("%s: base %s: backing chain deeper than %d levels",
 		    parent, base->name, VIOBLK_PROTO_DISKS_MAX - 1);
 		return -1;
 	}
-	if ((r = chain_confined(o, base->path, -1)) == -1) {
-		log_warnx("%s: base %s: %s", parent, base->name,
-		    strerror(errno));
-		return -1;
-	}
-	if (r == 0) {
-		log_warnx("%s: base %s: outside every -B directory", parent,
-		    base->name);
-		return -1;
+	/* Confined by name before the open, by the open file after it. */
+	if ((r = chain_confined(o, base->path, -1)) != 1) {
+		why = r == -1 ? strerror(errno) : "outside every -B directory";
+		goto fail;
 	}
 	if ((fd = chain_open_file(base->path, O_RDONLY)) == -1) {
-		log_warnx("%s: base %s: %s", parent, base->name,
-		    chain_strerror(errno));
-		return -1;
+		why = chain_strerror(errno);
+		goto fail;
 	}
 	if ((r = chain_confined(o, base->path, fd)) != 1) {
-		if (r == -1)
-			log_warnx("%s: base %s: %s", parent, base->name,
-			    strerror(errno));
-		else
-			log_warnx("%s: base %s: outside every -B directory",
-			    parent, base->name);
-		close(fd);
-		return -1;
+		why = r == -1 ? strerror(errno) : "outside every -B directory";
+		goto fail;
 	}
 	if ((r = chain_seen(c, fd)) != 0) {
-		if (r == -1)
-			log_warnx("%s: base %s: %s", parent, base->name,
-			    strerror(errno));
-		else
-			log_warnx("%s: base %s: loop in the backing chain",
-			    parent, base->name);
-		close(fd);
-		return -1;
+		why = r == -1 ? strerror(errno) : "loop in the backing chain";
+		goto fail;
 	}
 	if (chain_lock(fd, 0) == -1) {
 		if (errno == EAGAIN || errno == EACCES)
-			log_warnx("%s: base %s: locked by a writer", parent,
-			    base->name);
-		else
-			log_warnx("%s: base %s: lock: %s", parent, base->name,
-			    strerror(errno));
-		close(fd);
-		return -1;
+			why = "locked by a writer";
+		else {
+			step = "lock: ";
+			why = strerror(errno);
+		}
+		goto fail;
 	}
 	if (chain_add(c, fd, base->path, base->format) == -1) {
-		log_warnx("%s: base %s: %s", parent, base->name,
-		    strerror(errno));
-		close(fd);
-		return -1;
+		why = strerror(errno);
+		goto fail;
 	}
 	return 0;
+fail:
+	log_warnx("%s: base %s: %s%s", parent, base->name, step, why);
+	if (fd != -1)
+		close(fd);
+	return -1;
 }
 
 /* Whether the last image of the chain may name a base of its own. */

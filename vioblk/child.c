@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "vioblk/child_dev.h"
 #include "vioblk/child_vhu.h"
 #include "vioblk/log.h"
+#include "vioblk/nonblock.h"
 #include "vioblk/proc.h"
 #include "vioblk/sandbox.h"
 #include "vioblk/virtio_blk.h"
@@ -669,16 +669,6 @@ child_open_backing(struct child *c)
 	    (c->flags & VIOBLK_START_RDONLY) ? ", read-only" : "");
 }
 
-static void
-child_nonblock(int fd, const char *what)
-{
-	int	fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		fatal("%s", what);
-}
-
 /* Everything that needs a file or a new descriptor happens here. */
 static void
 child_events(struct child *c)
@@ -689,8 +679,10 @@ child_events(struct child *c)
 
 	if ((c->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	child_nonblock(c->vmm.fd, "VMM channel");
-	child_nonblock(c->parent.fd, "parent channel");
+	if (fd_set_nonblock(c->vmm.fd) == -1)
+		fatal("VMM channel");
+	if (fd_set_nonblock(c->parent.fd) == -1)
+		fatal("parent channel");
 	event_set(&c->ev_vmm, c->vmm.fd, EV_READ | EV_PERSIST,
 	    child_vmm_event, c);
 	event_set(&c->ev_parent, c->parent.fd, EV_READ | EV_PERSIST,

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "vioblk/child_dev.h"
 #include "vioblk/guestmem.h"
 #include "vioblk/log.h"
+#include "vioblk/nonblock.h"
 #include "vioblk/virtio_blk.h"
 
 _Static_assert(VIOBLK_PROTO_QUEUES_MAX == VIOBLK_QUEUES,
@@ -229,20 +229,27 @@ child_dev_io_write(struct child_dev *d, const struct vioblk_io *io,
 	return 0;
 }
 
-static int
-child_dev_eventfd(int fd, const char *what, uint32_t q, char *err,
-    size_t errlen)
+/*
+ * The queue an eventfd message names, with the fd made non-blocking; on
+ * failure the fd is closed and NULL returned.
+ */
+static struct child_dev_queue *
+child_dev_eventfd(struct child_dev *d, const struct vioblk_queue_fd *m,
+    int fd, const char *what, char *err, size_t errlen)
 {
-	int	fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
-		snprintf(err, errlen, "%s for queue %u: %s", what, q,
+	if (m->queue >= VIOBLK_QUEUES) {
+		snprintf(err, errlen, "%s: no queue %u", what, m->queue);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd_set_nonblock(fd) == -1) {
+		snprintf(err, errlen, "%s for queue %u: %s", what, m->queue,
 		    strerror(errno));
 		close(fd);
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return &d->queue[m->queue];
 }
 
 static void
@@ -273,15 +280,9 @@ child_dev_kick_fd(struct child_dev *d, const struct vioblk_queue_fd *m,
 {
 	struct child_dev_queue	*dq;
 
-	if (m->queue >= VIOBLK_QUEUES) {
-		snprintf(err, errlen, "KICK_FD: no queue %u", m->queue);
-		close(fd);
-		errno = EINVAL;
+	if ((dq = child_dev_eventfd(d, m, fd, "KICK_FD", err, errlen)) ==
+	    NULL)
 		return -1;
-	}
-	if (child_dev_eventfd(fd, "KICK_FD", m->queue, err, errlen) == -1)
-		return -1;
-	dq = &d->queue[m->queue];
 	if (dq->kick_fd != -1) {
 		event_del(&dq->ev_kick);
 		close(dq->kick_fd);
@@ -308,15 +309,9 @@ child_dev_call_fd(struct child_dev *d, const struct vioblk_queue_fd *m,
 {
 	struct child_dev_queue	*dq;
 
-	if (m->queue >= VIOBLK_QUEUES) {
-		snprintf(err, errlen, "CALL_FD: no queue %u", m->queue);
-		close(fd);
-		errno = EINVAL;
+	if ((dq = child_dev_eventfd(d, m, fd, "CALL_FD", err, errlen)) ==
+	    NULL)
 		return -1;
-	}
-	if (child_dev_eventfd(fd, "CALL_FD", m->queue, err, errlen) == -1)
-		return -1;
-	dq = &d->queue[m->queue];
 	if (dq->call_fd != -1)
 		close(dq->call_fd);
 	dq->call_fd = fd;

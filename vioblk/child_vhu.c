@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "vioblk/child_vhu.h"
 #include "vioblk/guestmem.h"
 #include "vioblk/log.h"
+#include "vioblk/nonblock.h"
 #include "vioblk/sandbox.h"
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
@@ -193,16 +193,6 @@ cv_parent(int fd, short events, void *arg)
 		fatal("parent channel");
 }
 
-static void
-cv_nonblock(int fd, const char *what)
-{
-	int	fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		fatal("%s", what);
-}
-
 /* Everything that needs a new descriptor or sigaction happens here. */
 static void
 cv_setup(struct child_vhu *cv)
@@ -227,8 +217,10 @@ cv_setup(struct child_vhu *cv)
 	/* vhost-user kicks always come through eventfds. */
 	vioblk_set_poll(cv->dev, VIOBLK_POLL_NS);
 
-	cv_nonblock(cv->p.listen_fd, "listening socket");
-	cv_nonblock(cv->p.parent->fd, "parent channel");
+	if (fd_set_nonblock(cv->p.listen_fd) == -1)
+		fatal("listening socket");
+	if (fd_set_nonblock(cv->p.parent->fd) == -1)
+		fatal("parent channel");
 	if ((cv->ev_listen = event_new(cv->base, cv->p.listen_fd,
 	    EV_READ | EV_PERSIST, cv_accept, cv)) == NULL ||
 	    (cv->ev_parent = event_new(cv->base, cv->p.parent->fd,

@@ -20,7 +20,6 @@
 #include <sys/uio.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "qcow2/backing.h"
 #include "vioblk/guestmem.h"
 #include "vioblk/log.h"
+#include "vioblk/nonblock.h"
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
 #include "vioblk/virtqueue.h"
@@ -110,8 +110,7 @@ struct vhu_req {
 
 static int	vhu_get_features(struct vhu_conn *, const uint8_t *, size_t);
 static int	vhu_set_features(struct vhu_conn *, const uint8_t *, size_t);
-static int	vhu_set_owner(struct vhu_conn *, const uint8_t *, size_t);
-static int	vhu_reset_owner(struct vhu_conn *, const uint8_t *, size_t);
+static int	vhu_ignore(struct vhu_conn *, const uint8_t *, size_t);
 static int	vhu_set_mem_table(struct vhu_conn *, const uint8_t *, size_t);
 static int	vhu_set_vring_num(struct vhu_conn *, const uint8_t *, size_t);
 static int	vhu_set_vring_addr(struct vhu_conn *, const uint8_t *,
@@ -132,8 +131,8 @@ static int	vhu_set_config(struct vhu_conn *, const uint8_t *, size_t);
 static const struct vhu_req vhu_reqs[] = {
 	{ VHU_GET_FEATURES, "GET_FEATURES", 0, 1, vhu_get_features },
 	{ VHU_SET_FEATURES, "SET_FEATURES", 8, 0, vhu_set_features },
-	{ VHU_SET_OWNER, "SET_OWNER", 0, 0, vhu_set_owner },
-	{ VHU_RESET_OWNER, "RESET_OWNER", 0, 0, vhu_reset_owner },
+	{ VHU_SET_OWNER, "SET_OWNER", 0, 0, vhu_ignore },
+	{ VHU_RESET_OWNER, "RESET_OWNER", 0, 0, vhu_ignore },
 	{ VHU_SET_MEM_TABLE, "SET_MEM_TABLE", VHU_SIZE_VAR, 0,
 	    vhu_set_mem_table },
 	{ VHU_SET_VRING_NUM, "SET_VRING_NUM", sizeof(struct vhu_vring_state),
@@ -170,17 +169,6 @@ vhu_close_fd(int *fd)
 		close(*fd);
 		*fd = -1;
 	}
-}
-
-static int
-vhu_set_nonblock(int fd)
-{
-	int	 fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	return 0;
 }
 
 /* Ring an eventfd; a full counter already says everything. */
@@ -224,7 +212,7 @@ vhu_conn_new(int fd, const struct vhu_params *p)
 	vioblk_reset(p->dev);
 	guestmem_clear(p->mem);
 	guestmem_init(&c->newmem);
-	if (vhu_set_nonblock(fd) == -1 ||
+	if (fd_set_nonblock(fd) == -1 ||
 	    (c->ev = event_new(p->base, fd, EV_READ | EV_PERSIST, vhu_read_cb,
 	    c)) == NULL || event_add(c->ev, NULL) == -1) {
 		saved = errno != 0 ? errno : ENOMEM;
@@ -246,6 +234,17 @@ vhu_conn_free(struct vhu_conn *c)
 		vhu_teardown(c);
 }
 
+/* No more kicks: stop watching the kick fd and close it. */
+static void
+vhu_ring_unkick(struct vhu_ring *r)
+{
+	if (r->kickev != NULL) {
+		event_free(r->kickev);
+		r->kickev = NULL;
+	}
+	vhu_close_fd(&r->kickfd);
+}
+
 static void
 vhu_ring_release(struct vhu_ring *r)
 {
@@ -255,11 +254,7 @@ vhu_ring_release(struct vhu_ring *r)
 	if (r->running)
 		vioblk_vq_stop(c->p.dev, r->index, &base);
 	r->running = r->started = 0;
-	if (r->kickev != NULL) {
-		event_free(r->kickev);
-		r->kickev = NULL;
-	}
-	vhu_close_fd(&r->kickfd);
+	vhu_ring_unkick(r);
 	vhu_close_fd(&r->callfd);
 	vhu_close_fd(&r->errfd);
 }
@@ -362,6 +357,18 @@ vhu_u64(const uint8_t *pl)
 	return v;
 }
 
+/* Does the front-end ack only feature bits we offered? */
+static int
+vhu_offered(const char *name, uint64_t f, uint64_t offered)
+{
+	if ((f & ~offered) != 0) {
+		log_warnx("vhost-user: %s: 0x%llx not offered", name,
+		    (unsigned long long)(f & ~offered));
+		return 0;
+	}
+	return 1;
+}
+
 static struct vhu_ring *
 vhu_ring(struct vhu_conn *c, uint64_t index, const char *name)
 {
@@ -372,6 +379,21 @@ vhu_ring(struct vhu_conn *c, uint64_t index, const char *name)
 		return NULL;
 	}
 	return &c->rings[index];
+}
+
+/* A ring whose setup may change: in range and not running. */
+static struct vhu_ring *
+vhu_ring_idle(struct vhu_conn *c, uint64_t index, const char *name)
+{
+	struct vhu_ring	*r;
+
+	if ((r = vhu_ring(c, index, name)) == NULL)
+		return NULL;
+	if (r->running) {
+		vhu_refuse(name, "the queue is running");
+		return NULL;
+	}
+	return r;
 }
 
 static int
@@ -453,11 +475,8 @@ vhu_set_features(struct vhu_conn *c, const uint8_t *pl, size_t len)
 		if (c->rings[q].running)
 			return vhu_refuse("SET_FEATURES", "a queue is "
 			    "running");
-	if ((f & ~offered) != 0) {
-		log_warnx("vhost-user: SET_FEATURES: 0x%llx not offered",
-		    (unsigned long long)(f & ~offered));
+	if (!vhu_offered("SET_FEATURES", f, offered))
 		return VHU_REFUSED;
-	}
 	if (vioblk_set_features(c->p.dev, f &
 	    ~BIT(VHU_F_PROTOCOL_FEATURES)) == -1)
 		return vhu_refuse("SET_FEATURES", "VERSION_1 is required");
@@ -465,18 +484,12 @@ vhu_set_features(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	return VHU_OK;
 }
 
+/*
+ * SET_OWNER: the connection is the session, there is nothing to claim.
+ * RESET_OWNER: deprecated, and its meaning was never agreed on.
+ */
 static int
-vhu_set_owner(struct vhu_conn *c, const uint8_t *pl, size_t len)
-{
-	(void)c;
-	(void)pl;
-	(void)len;
-	return VHU_OK;
-}
-
-/* Deprecated, and its meaning was never agreed on: ignored. */
-static int
-vhu_reset_owner(struct vhu_conn *c, const uint8_t *pl, size_t len)
+vhu_ignore(struct vhu_conn *c, const uint8_t *pl, size_t len)
 {
 	(void)c;
 	(void)pl;
@@ -539,10 +552,8 @@ vhu_set_vring_num(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	struct vhu_ring		*r;
 
 	memcpy(&s, pl, len);
-	if ((r = vhu_ring(c, s.index, "SET_VRING_NUM")) == NULL)
+	if ((r = vhu_ring_idle(c, s.index, "SET_VRING_NUM")) == NULL)
 		return VHU_REFUSED;
-	if (r->running)
-		return vhu_refuse("SET_VRING_NUM", "the queue is running");
 	if (s.num == 0 || s.num > VQ_SIZE_MAX || (s.num & (s.num - 1)) != 0 ||
 	    vioblk_vq_set_size(c->p.dev, r->index, (uint16_t)s.num) == -1) {
 		log_warnx("vhost-user: SET_VRING_NUM: size %u is not a power "
@@ -580,10 +591,8 @@ vhu_set_vring_addr(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	struct vhu_ring		*r;
 
 	memcpy(&a, pl, len);
-	if ((r = vhu_ring(c, a.index, "SET_VRING_ADDR")) == NULL)
+	if ((r = vhu_ring_idle(c, a.index, "SET_VRING_ADDR")) == NULL)
 		return VHU_REFUSED;
-	if (r->running)
-		return vhu_refuse("SET_VRING_ADDR", "the queue is running");
 	if (a.flags != 0)
 		return vhu_refuse("SET_VRING_ADDR", "ring flags set, but "
 		    "dirty logging is not offered");
@@ -608,10 +617,8 @@ vhu_set_vring_base(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	struct vhu_ring		*r;
 
 	memcpy(&s, pl, len);
-	if ((r = vhu_ring(c, s.index, "SET_VRING_BASE")) == NULL)
+	if ((r = vhu_ring_idle(c, s.index, "SET_VRING_BASE")) == NULL)
 		return VHU_REFUSED;
-	if (r->running)
-		return vhu_refuse("SET_VRING_BASE", "the queue is running");
 	if (s.num > UINT16_MAX)
 		return vhu_refuse("SET_VRING_BASE", "index past 65535");
 	if (vioblk_vq_set_base(c->p.dev, r->index, (uint16_t)s.num) == -1)
@@ -632,11 +639,7 @@ vhu_get_vring_base(struct vhu_conn *c, const uint8_t *pl, size_t len)
 		return VHU_REFUSED;
 	vioblk_vq_stop(c->p.dev, r->index, &base);
 	r->running = r->started = 0;
-	if (r->kickev != NULL) {
-		event_free(r->kickev);
-		r->kickev = NULL;
-	}
-	vhu_close_fd(&r->kickfd);
+	vhu_ring_unkick(r);
 	s.num = base;
 	log_debug("vhost-user: queue %u stopped, base %u", r->index, base);
 	return vhu_reply(c, &s, sizeof(s)) == -1 ? VHU_DROP : VHU_OK;
@@ -661,7 +664,7 @@ vhu_set_vring_fd(struct vhu_conn *c, const uint8_t *pl, size_t len)
 		return VHU_REFUSED;
 	if (!(v & VHU_VRING_NOFD)) {
 		fd = c->fds[0];
-		if (vhu_set_nonblock(fd) == -1)
+		if (fd_set_nonblock(fd) == -1)
 			return vhu_refuse(name, strerror(errno));
 	}
 
@@ -669,11 +672,7 @@ vhu_set_vring_fd(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	case VHU_SET_VRING_KICK:
 		if (fd == -1)
 			return vhu_refuse(name, "polling is not offered");
-		if (r->kickev != NULL) {
-			event_free(r->kickev);
-			r->kickev = NULL;
-		}
-		vhu_close_fd(&r->kickfd);
+		vhu_ring_unkick(r);
 		if ((r->kickev = event_new(c->p.base, fd, EV_READ | EV_PERSIST,
 		    vhu_kick_cb, r)) == NULL)
 			return vhu_refuse(name, "cannot watch the fd");
@@ -714,11 +713,8 @@ vhu_set_protocol(struct vhu_conn *c, const uint8_t *pl, size_t len)
 	uint64_t	 f = vhu_u64(pl);
 
 	(void)len;
-	if ((f & ~VHU_PROTOCOL_OFFERED) != 0) {
-		log_warnx("vhost-user: SET_PROTOCOL_FEATURES: 0x%llx not "
-		    "offered", (unsigned long long)(f & ~VHU_PROTOCOL_OFFERED));
+	if (!vhu_offered("SET_PROTOCOL_FEATURES", f, VHU_PROTOCOL_OFFERED))
 		return VHU_REFUSED;
-	}
 	c->protocol = f;
 	return VHU_OK;
 }
@@ -890,19 +886,13 @@ vhu_dispatch(struct vhu_conn *c)
 		/* The protocol's own failure answer: an empty config. */
 		if (req->request == VHU_GET_CONFIG)
 			return vhu_reply(c, NULL, 0);
-		log_warnx("vhost-user: dropping the front-end after a bad %s",
-		    name);
-		return -1;
-	}
-	if (ack)
+	} else if (ack)
 		return vhu_reply_u64(c, rv == VHU_OK ? 0 : 1) == VHU_OK ? 0 :
 		    -1;
-	if (rv != VHU_OK) {
-		log_warnx("vhost-user: dropping the front-end after a bad %s",
-		    name);
-		return -1;
-	}
-	return 0;
+	else if (rv == VHU_OK)
+		return 0;
+	log_warnx("vhost-user: dropping the front-end after a bad %s", name);
+	return -1;
 }
 
 /* Keep the descriptors that came with what was just read. */

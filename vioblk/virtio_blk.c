@@ -308,20 +308,27 @@ vioblk_config_read(const struct vioblk *dev, size_t off, void *buf,
 	return len;
 }
 
+/* Start one queue with the ring features the driver accepted. */
+static int
+vioblk_vq_run(struct vioblk *dev, struct virtqueue *vq, int resume)
+{
+	return vq_start(vq,
+	    (dev->driver_features & BIT(VIRTIO_F_RING_EVENT_IDX)) != 0,
+	    (dev->driver_features & BIT(VIRTIO_F_RING_INDIRECT_DESC)) != 0,
+	    resume);
+}
+
 static int
 vioblk_start_queues(struct vioblk *dev)
 {
 	struct virtqueue	*vq;
 	unsigned int		 q;
-	int			 ev, ind;
 
-	ev = (dev->driver_features & BIT(VIRTIO_F_RING_EVENT_IDX)) != 0;
-	ind = (dev->driver_features & BIT(VIRTIO_F_RING_INDIRECT_DESC)) != 0;
 	for (q = 0; q < VIOBLK_QUEUES; q++) {
 		vq = &dev->vq[q];
 		if (!vq->enabled || vq->ready)
 			continue;
-		if (vq_start(vq, ev, ind, 0) == -1) {
+		if (vioblk_vq_run(dev, vq, 0) == -1) {
 			vioblk_needs_reset(dev, "queue %u: %s", q, vq->err);
 			return -1;
 		}
@@ -1047,14 +1054,11 @@ int
 vioblk_vq_start(struct vioblk *dev, unsigned int q)
 {
 	struct virtqueue	*vq;
-	int			 ev, ind;
 
 	if ((vq = vioblk_vq_stopped(dev, q)) == NULL)
 		return -1;
-	ev = (dev->driver_features & BIT(VIRTIO_F_RING_EVENT_IDX)) != 0;
-	ind = (dev->driver_features & BIT(VIRTIO_F_RING_INDIRECT_DESC)) != 0;
 	vq->enabled = 1;
-	if (vq_start(vq, ev, ind, 1) == -1) {
+	if (vioblk_vq_run(dev, vq, 1) == -1) {
 		snprintf(dev->err, sizeof(dev->err), "queue %u: %s", q,
 		    vq->err);
 		errno = EINVAL;

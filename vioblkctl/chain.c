@@ -69,8 +69,8 @@ chain_push(struct chain *c, const char *path, int oflags, char *err,
 	return 0;
 }
 
-int
-chain_open(struct chain *c, const char *path, int flags, char *err,
+static int
+chain_open_err(struct chain *c, const char *path, int flags, char *err,
     size_t errlen)
 {
 	struct backing_params	 params;
@@ -131,6 +131,18 @@ fail:
 	free(base);
 	chain_close(c);
 	return -1;
+}
+
+int
+chain_open(struct chain *c, const char *path, int flags)
+{
+	char	err[CTL_ERRLEN];
+
+	if (chain_open_err(c, path, flags, err, sizeof(err)) == -1) {
+		chain_warn(path, err);
+		return -1;
+	}
+	return 0;
 }
 
 void

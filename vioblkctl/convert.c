@@ -238,7 +238,6 @@ cmd_convert(int argc, char *argv[])
 {
 	struct chain	src;
 	struct dest	d;
-	char		err[CTL_ERRLEN];
 	int		ch, qcow2 = 0, show = 0;
 
 	while ((ch = getopt(argc, argv, "O:p")) != -1) {
@@ -266,10 +265,8 @@ cmd_convert(int argc, char *argv[])
 		usage();
 	show = show && isatty(STDERR_FILENO);
 
-	if (chain_open(&src, argv[0], BACKING_RDONLY, err, sizeof(err)) == -1) {
-		chain_warn(argv[0], err);
+	if (chain_open(&src, argv[0], BACKING_RDONLY) == -1)
 		return -1;
-	}
 	memset(&d, 0, sizeof(d));
 	d.name = argv[1];
 	d.fd = open(d.name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,

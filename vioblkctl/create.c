@@ -54,16 +54,14 @@ base_probe(const char *image, const char *base, uint64_t *size, int *fmt)
 {
 	struct chain		c;
 	struct backing_info	info;
-	char			path[PATH_MAX], err[CTL_ERRLEN];
+	char			path[PATH_MAX];
 
 	if (base_path(image, base, path, sizeof(path)) == -1) {
 		warnx("%s: base name too long", image);
 		return -1;
 	}
-	if (chain_open(&c, path, BACKING_RDONLY, err, sizeof(err)) == -1) {
-		chain_warn(path, err);
+	if (chain_open(&c, path, BACKING_RDONLY) == -1)
 		return -1;
-	}
 	if (backing_info(c.b, 0, &info) == -1) {
 		warn("%s", path);
 		chain_close(&c);

@@ -4,7 +4,6 @@
  */
 
 #include <err.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,34 +108,15 @@ info_json(const struct chain *c, size_t i, const struct backing_info *in,
 int
 cmd_info(int argc, char *argv[])
 {
-	static const struct option	 longopts[] = {
-		{ "json",	no_argument,	NULL,	'j' },
-		{ NULL,		0,		NULL,	0 }
-	};
-	struct chain			 c;
-	struct backing_info		 in;
-	char				 err[CTL_ERRLEN];
-	size_t				 i;
-	int				 ch, json = 0;
+	struct chain		 c;
+	struct backing_info	 in;
+	const char		*image;
+	size_t			 i;
+	int			 json;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 1)
-		usage();
-
-	if (chain_open(&c, argv[0], BACKING_RDONLY, err, sizeof(err)) == -1) {
-		chain_warn(argv[0], err);
+	image = json_image_args(argc, argv, &json);
+	if (chain_open(&c, image, BACKING_RDONLY) == -1)
 		return -1;
-	}
 	if (json)
 		printf("{\n");
 	for (i = 0; i < c.n; i++) {

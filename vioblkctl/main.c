@@ -3,6 +3,7 @@
  */
 
 #include <err.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,33 @@ usage(void)
 	    "       vioblkctl map --json image\n"
 	    "       vioblkctl convert [-p] [-O raw|qcow2] src dst\n");
 	exit(1);
+}
+
+/* The arguments of info and map, [--json] image: the image's name. */
+const char *
+json_image_args(int argc, char *argv[], int *json)
+{
+	static const struct option	 longopts[] = {
+		{ "json",	no_argument,	NULL,	'j' },
+		{ NULL,		0,		NULL,	0 }
+	};
+	int				 ch;
+
+	*json = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			*json = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	return argv[0];
 }
 
 int

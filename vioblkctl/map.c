@@ -6,7 +6,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,35 +72,18 @@ unheld_depth(const struct chain *c, off_t off, off_t *len)
 int
 cmd_map(int argc, char *argv[])
 {
-	static const struct option	 longopts[] = {
-		{ "json",	no_argument,	NULL,	'j' },
-		{ NULL,		0,		NULL,	0 }
-	};
-	struct chain			 c;
-	struct backing_extent		 ext;
-	struct entry			 cur, next;
-	char				 err[CTL_ERRLEN];
-	off_t				 off, size;
-	int				 ch, json = 0, first = 1, have = 0;
+	struct chain		 c;
+	struct backing_extent	 ext;
+	struct entry		 cur, next;
+	const char		*image;
+	off_t			 off, size;
+	int			 json, first = 1, have = 0;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 1 || !json)
+	image = json_image_args(argc, argv, &json);
+	if (!json)
 		usage();
-
-	if (chain_open(&c, argv[0], BACKING_RDONLY, err, sizeof(err)) == -1) {
-		chain_warn(argv[0], err);
+	if (chain_open(&c, image, BACKING_RDONLY) == -1)
 		return -1;
-	}
 	size = backing_size(c.b);
 	memset(&cur, 0, sizeof(cur));
 	cur.offset = -1;

@@ -27,9 +27,8 @@ struct chain {
 	off_t		 sizes[BACKING_CHAIN_MAX];	/* virtual sizes */
 };
 
-/* chain.c */
-int	chain_open(struct chain *, const char *path, int flags, char *err,
-	    size_t errlen);
+/* chain.c; chain_open says why it failed. */
+int	chain_open(struct chain *, const char *path, int flags);
 void	chain_close(struct chain *);
 void	chain_warn(const char *name, const char *err);
 
@@ -43,5 +42,7 @@ int	cmd_map(int, char **);
 int	cmd_convert(int, char **);
 
 void	usage(void) __attribute__((__noreturn__));
+/* info and map: [--json] image; returns the image, exits on bad usage. */
+const char *json_image_args(int, char **, int *json);
 
 #endif /* VIOBLKCTL_H */
