@@ -98,6 +98,12 @@ static int	vioblk_common_write(struct vioblk *, uint64_t, unsigned int,
 
 static uint64_t	now_ns(void);
 static int	vioblk_poll(struct vioblk *, struct virtqueue *, uint64_t *);
+
+/*
+ * How many poll windows one kick may keep polling before the event loop
+ * runs again: about a millisecond at VIOBLK_POLL_NS.
+ */
+#define VIOBLK_POLL_KICK_WINDOWS	32
 static int	vioblk_chain(struct vioblk *, struct virtqueue *,
 		    struct vq_chain *, uint32_t *);
 static uint8_t	vioblk_request(struct vioblk *, uint32_t, uint64_t,
@@ -654,7 +660,7 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 {
 	struct virtqueue	*vq;
 	struct vq_chain		*c;
-	uint64_t		 deadline = 0;
+	uint64_t		 stop = 0;
 	uint32_t		 len;
 	int			 r = VQ_POP_EMPTY;
 
@@ -678,7 +684,7 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 			vioblk_raise(dev, VIOBLK_INTR_QUEUE, q);
 		if (r == VQ_POP_BROKEN)
 			break;
-		if (vioblk_poll(dev, vq, &deadline))
+		if (vioblk_poll(dev, vq, &stop))
 			continue;
 		if (!vq_notify_enable(vq))
 			break;
@@ -703,20 +709,24 @@ now_ns(void)
 }
 
 /*
- * Watch the ring until more work shows up (1) or the poll window that
- * began with the first call of this kick runs out (0).
+ * Watch the ring until more work shows up (1) or the driver has been
+ * quiet for the poll window (0).  The window starts again after each
+ * request, so a driver at queue depth 1 keeps the device awake; *stop
+ * bounds the whole kick, so that a busy ring cannot starve the event
+ * loop of the messages and signals waiting behind it.
  */
 static int
-vioblk_poll(struct vioblk *dev, struct virtqueue *vq, uint64_t *deadline)
+vioblk_poll(struct vioblk *dev, struct virtqueue *vq, uint64_t *stop)
 {
-	uint64_t	t;
+	uint64_t	t, quiet;
 
 	if (dev->poll_ns == 0)
 		return 0;
 	t = now_ns();
-	if (*deadline == 0)
-		*deadline = t + dev->poll_ns;
-	while (t < *deadline) {
+	if (*stop == 0)
+		*stop = t + (uint64_t)dev->poll_ns * VIOBLK_POLL_KICK_WINDOWS;
+	quiet = t + dev->poll_ns;
+	while (t < quiet && t < *stop) {
 		if (vq_pending(vq))
 			return 1;
 		CPU_RELAX();

@@ -580,13 +580,10 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 			;
 		if (v->line)
 			return vdrv_ack(v);
-		/* Ask for an interrupt at the next completion. */
-		if (v->features & VDRV_F_EVENT_IDX)
-			st16(v->avail + 4 + 2 * (size_t)v->qsize, v->last_used);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (ld16(v->used + 2) != v->last_used)
-			return 0;
-		/* A polling guest driver: no wake-up when the answer is near. */
+		/*
+		 * A polling guest driver: no wake-up when the answer is near,
+		 * and no interrupt asked for while it watches.
+		 */
 		if (v->poll_ns > 0) {
 			spin = now_ns() + v->poll_ns;
 			while (ld16(v->used + 2) == v->last_used &&
@@ -595,6 +592,12 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 			if (ld16(v->used + 2) != v->last_used)
 				return 0;
 		}
+		/* About to sleep: ask for an interrupt at the next completion. */
+		if (v->features & VDRV_F_EVENT_IDX)
+			st16(v->avail + 4 + 2 * (size_t)v->qsize, v->last_used);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (ld16(v->used + 2) != v->last_used)
+			return 0;
 		if ((left = (int)(deadline - now_ms())) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
