@@ -13,7 +13,7 @@ set -u
 
 : "${B:=build}"
 top=$(pwd)
-. "$top/regress/guest/lib.sh"
+. "$top/regress/guest.subr"
 
 VIOBLK=$top/$B/vioblk
 VIOBLKCTL=$top/$B/vioblkctl
@@ -56,24 +56,13 @@ done
 
 start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vioblk-demo.XXXXXX") || exit 1
-backend_pid=
-cleanup()
-{
-	if [ -n "$backend_pid" ]; then
-		kill "$backend_pid" 2>/dev/null
-		wait "$backend_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+cleanup_on_exit "$work"
 cd "$work" || exit 1
 sock=$work/disk.sock
 
 say "Build (or reuse) the guest: a Debian kernel and a busybox initramfs"
-timeout 900 sh "$top/regress/guest/mkinitramfs.sh" "$(guest_cache_dir)/guest" ||
-    die "no guest kernel: see above"
 guest=$(guest_cache_dir)/guest
+guest_build "$guest" || die "no guest kernel: see above"
 
 say "Make a base image: an ext2 file system holding welcome.txt"
 mkdir files
@@ -93,18 +82,11 @@ run "$VIOBLKCTL" create -b base.qcow2 -F qcow2 top.qcow2 || die "create"
 
 say "Start vioblk on top.qcow2, listening on a vhost-user socket"
 echo "\$ vioblk -d -u disk.sock top.qcow2 &"
-timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d -u "$sock" top.qcow2 \
-    >vioblk.log 2>&1 &
-backend_pid=$!
-i=0
-while [ ! -S "$sock" ]; do
-	kill -0 "$backend_pid" 2>/dev/null && [ "$i" -lt "$WAIT_TENTHS" ] || {
-		cat vioblk.log
-		die "vioblk did not listen"
-	}
-	sleep 0.1
-	i=$((i + 1))
-done
+vioblk_start "$BACKEND_TIMEOUT" "$sock" top.qcow2 vioblk.log
+wait_for_socket "$sock" "$WAIT_TENTHS" || {
+	cat vioblk.log
+	die "vioblk did not listen"
+}
 ls -l disk.sock | awk '{ print $1, $NF }'
 
 say "Boot a Linux guest under QEMU on it: read welcome.txt, write from-guest.txt"

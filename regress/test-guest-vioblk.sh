@@ -7,28 +7,16 @@
 # qemu-img check, the guest's bytes read back on the host through
 # vioblkctl convert, the base is unchanged, and vioblk, stopped with
 # SIGTERM, exits 0 and removes its socket.  The same steps as
-# test-guest-qsd.sh, whose back-end is qemu-storage-daemon.
+# test-guest-qsd.sh, whose back-end is qemu-storage-daemon; both take the
+# disk's layout and the checks from regress/guest.subr.
 
 set -u
 
 top=$(pwd)
-. "$top/regress/guest/lib.sh"
+. "$top/regress/guest.subr"
 . "$top/regress/vioblk.subr"
 VIOBLKCTL=$BDIR/vioblkctl
 
-# Layout of the disk, in MiB, as test-guest-qsd.sh: the file system from
-# 0, the patterns after it so that the host can still find them.
-DISK_MIB=128
-FS_MIB=64
-BASE_OFF=64
-BASE_LEN=1
-BASE_SEED=10000000
-PAT_OFF=72
-PAT_LEN=1
-PAT_SEED=20000000
-MIB=1048576
-# The guest's own bound, boot to power-off (the issue's figure).
-BOOT_TIMEOUT=120
 # How long vioblk may take to create its socket, and to exit, in tenths.
 SOCKET_WAIT_TENTHS=100
 EXIT_WAIT_TENTHS=100
@@ -49,47 +37,12 @@ command -v qemu-system-x86_64 >/dev/null ||
 command -v qemu-img >/dev/null || skip "qemu-img not installed"
 
 guest=$(guest_cache_dir)/guest
-timeout 900 sh regress/guest/mkinitramfs.sh "$guest"
-case $? in
-0)	;;
-77)	skip "no guest kernel (see above)" ;;
-*)	echo "mkinitramfs.sh failed"; exit 1 ;;
-esac
+guest_build_or_skip "$guest"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/guest-vioblk.XXXXXX") || exit 1
-backend_pid=
-cleanup()
-{
-	if [ -n "$backend_pid" ]; then
-		kill "$backend_pid" 2>/dev/null
-		wait "$backend_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+cleanup_on_exit "$work"
 cd "$work" || exit 1
 sock=$work/vhost.sock
-
-# Serve top.qcow2 on $sock in the background, set backend_pid and
-# return once it listens.
-backend_start()
-{
-	timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d -u "$sock" top.qcow2 \
-	    >backend.log 2>&1 &
-	backend_pid=$!
-	i=0
-	while [ ! -S "$sock" ]; do
-		if [ "$i" -ge "$SOCKET_WAIT_TENTHS" ] ||
-		    ! kill -0 "$backend_pid" 2>/dev/null; then
-			echo "vioblk did not listen on $sock:"
-			cat backend.log
-			exit 1
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
 
 # SIGTERM, then the exit status, within EXIT_WAIT_TENTHS.
 backend_stop()
@@ -106,24 +59,19 @@ backend_stop()
 	backend_pid=
 }
 
-truncate -s "${DISK_MIB}M" base.raw
-gen_pattern "$BASE_SEED" $((BASE_LEN * MIB)) |
-    dd of=base.raw bs=1M seek="$BASE_OFF" conv=notrunc iflag=fullblock \
-    status=none
-qemu-img convert -f raw -O qcow2 base.raw base.qcow2 &&
+test_base_image &&
     "$VIOBLKCTL" create -b base.qcow2 -F qcow2 top.qcow2 >/dev/null ||
     { echo "cannot create the images"; exit 1; }
 base_before=$(sha256sum <base.qcow2)
 
-backend_start
+vioblk_start "$BACKEND_TIMEOUT" "$sock" top.qcow2 backend.log
+if ! wait_for_socket "$sock" "$SOCKET_WAIT_TENTHS"; then
+	echo "vioblk did not listen on $sock:"
+	cat backend.log
+	exit 1
+fi
 
-sh "$top/regress/guest/boot.sh" -t "$BOOT_TIMEOUT" -l "$work/console.log" \
-    -a "vioblk.mode=test vioblk.disk_mib=$DISK_MIB vioblk.fs_mib=$FS_MIB
-    vioblk.base_off=$BASE_OFF vioblk.base_len=$BASE_LEN
-    vioblk.base_sum=$(pattern_sum "$BASE_SEED" $((BASE_LEN * MIB)))
-    vioblk.pat_off=$PAT_OFF vioblk.pat_len=$PAT_LEN vioblk.pat_seed=$PAT_SEED
-    vioblk.pat_sum=$(pattern_sum "$PAT_SEED" $((PAT_LEN * MIB)))" \
-    "$guest" "$sock" | sed 's/^/# /'
+test_boot "$work/console.log" "$guest" "$sock" | sed 's/^/# /'
 rc=$?
 # The pipeline's status is sed's: read boot.sh's verdict from the log.
 pass=$(tr -d '\r' <console.log | grep -c '^GUEST PASS ')
@@ -141,29 +89,21 @@ check "vioblk exits 0 on SIGTERM" [ "$backend_rc" -eq 0 ]
 [ "$backend_rc" -eq 0 ] || sed 's/^/# /' backend.log
 check "vioblk removed its socket" [ ! -e "$sock" ]
 
-out=$(timeout 60 qemu-img check top.qcow2 2>&1)
+out=$(timeout "$HOST_CHECK_TIMEOUT" qemu-img check top.qcow2 2>&1)
 echo "$out" | grep -q '^No errors were found' ||
     echo "$out" | sed 's/^/# /'
 check "qemu-img check top.qcow2: no errors" \
     sh -c 'echo "$1" | grep -q "^No errors were found"' sh "$out"
 
-timeout 60 "$VIOBLKCTL" convert -O raw top.qcow2 top.raw
-gen_pattern "$PAT_SEED" $((PAT_LEN * MIB)) >pat.want
-dd if=top.raw of=pat.have bs=1M skip="$PAT_OFF" count="$PAT_LEN" \
-    status=none
+timeout "$HOST_CHECK_TIMEOUT" "$VIOBLKCTL" convert -O raw top.qcow2 top.raw
 check "the guest's pattern reads back through vioblkctl convert" \
-    cmp pat.want pat.have
+    test_pattern_back top.raw
 
-gen_pattern "$BASE_SEED" $((BASE_LEN * MIB)) >base.want
-dd if=top.raw of=base.have bs=1M skip="$BASE_OFF" count="$BASE_LEN" \
-    status=none
 check "the base pattern shows through and the base is unchanged" \
-    sh -c 'cmp base.want base.have &&
-    [ "$(sha256sum <base.qcow2)" = "$1" ]' sh "$base_before"
+    test_base_intact top.raw "$base_before"
 
 if command -v e2fsck >/dev/null; then
-	dd if=top.raw of=fs.img bs=1M count="$FS_MIB" status=none
-	timeout 60 e2fsck -fn fs.img >e2fsck.log 2>&1
+	test_fsck top.raw
 	rc=$?
 	[ "$rc" -eq 0 ] || sed 's/^/# /' e2fsck.log
 	check "e2fsck finds the guest's file system clean" [ "$rc" -eq 0 ]

@@ -9,28 +9,6 @@ set -u
 . regress/qemu.subr
 TO="timeout -k 5 120"
 
-SIZE=$((16 * 1024 * 1024))
-pattern()
-{
-	img=$1
-	zero=$2
-	K=1024
-	M=$((1024 * 1024))
-	set -- -c "write -P 0x11 0 4k" \
-	    -c "write -P 0x22 7680 $((70 * K))" \
-	    -c "write -P 0x33 $M 1536" \
-	    -c "write -P 0x44 $((3 * M + 512)) $((2 * M + K))" \
-	    -c "write -P 0x66 $((9 * M - 512)) $K" \
-	    -c "write -P 0x77 $((SIZE - 4 * K)) 4k"
-	if [ "$zero" = 1 ]; then
-		set -- "$@" -c "write -z $((6 * M)) 256k" \
-		    -c "write -P 0x55 $((6 * M + 64 * K + 512)) 8k" \
-		    -c "write -z -u $((3 * M + 128 * K)) 128k" \
-		    -c "write -z $M 64k"
-	fi
-	$TO qemu-io -f qcow2 "$@" "$img" >/dev/null
-}
-
 # samemap NAME IMAGE [qemu-img map options]
 samemap()
 {
@@ -53,20 +31,7 @@ samemap()
 	fi
 }
 
-for cs in 512 4096 65536 2097152; do
-	for spec in 0.10:16 1.1:1 1.1:16 1.1:64; do
-		compat=${spec%:*}
-		rb=${spec#*:}
-		img=$W/m-$cs-$compat-$rb.qcow2
-		$TO qemu-img create -q -f qcow2 -o cluster_size=$cs \
-		    -o compat=$compat -o refcount_bits=$rb "$img" $SIZE
-		if [ "$compat" = 1.1 ]; then z=1; else z=0; fi
-		pattern "$img" $z
-		samemap \
-		    "map cluster_size=$cs compat=$compat refcount_bits=$rb" \
-		    "$img"
-	done
-done
+qcow2_matrix samemap map
 
 raw=$W/mixed.raw
 $TO qemu-img create -q -f raw "$raw" 8M

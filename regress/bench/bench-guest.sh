@@ -12,7 +12,7 @@
 set -u
 : "${B:=build}"
 top=$(pwd)
-. "$top/regress/guest/lib.sh"
+. "$top/regress/guest.subr"
 
 RUNS=${BENCH_RUNS:-3}
 REPS=${BENCH_REPS:-3}
@@ -38,57 +38,21 @@ for t in qemu-system-x86_64 qemu-storage-daemon qemu-img; do
 	command -v "$t" >/dev/null || fail "$t not installed"
 done
 guest=$(guest_cache_dir)/guest
-timeout 900 sh "$top/regress/guest/mkinitramfs.sh" "$guest" >&2 ||
-    fail "no guest kernel"
+guest_build "$guest" >&2 || fail "no guest kernel"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-guest.XXXXXX") || exit 1
-backend_pid=
-cleanup()
-{
-	backend_stop
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+cleanup_on_exit "$W"
 sock=$W/vhost.sock
 
-backend_stop()
-{
-	[ -n "$backend_pid" ] || return 0
-	kill "$backend_pid" 2>/dev/null
-	wait "$backend_pid" 2>/dev/null
-	backend_pid=
-}
-
-wait_for_socket()
-{
-	i=0
-	while [ ! -S "$sock" ]; do
-		if [ "$i" -ge "$WAIT_TENTHS" ] ||
-		    ! kill -0 "$backend_pid" 2>/dev/null; then
-			cat "$W/backend.log" >&2
-			return 1
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
+# The back-end of each kind of boot.
 start_ours()
 {
-	timeout -k 5 "$BOOT_TIMEOUT" "$VIOBLK" -d -u "$sock" "$W/disk.qcow2" \
-	    >"$W/backend.log" 2>&1 &
-	backend_pid=$!
+	vioblk_start "$BOOT_TIMEOUT" "$sock" "$W/disk.qcow2" "$W/backend.log"
 }
 
 start_ref()
 {
-	timeout -k 5 "$BOOT_TIMEOUT" qemu-storage-daemon \
-	    --blockdev "driver=file,node-name=file0,filename=$W/disk.qcow2" \
-	    --blockdev driver=qcow2,node-name=disk0,file=file0 \
-	    --export "type=vhost-user-blk,id=e0,node-name=disk0,addr.type=unix,addr.path=$sock,writable=on" \
-	    >"$W/backend.log" 2>&1 &
-	backend_pid=$!
+	qsd_start "$BOOT_TIMEOUT" "$sock" "$W/disk.qcow2" "$W/backend.log"
 }
 
 # boot ours|ref: one boot on a fresh image; appends "write <ms>" and
@@ -98,13 +62,14 @@ boot()
 	rm -f "$W/disk.qcow2" "$sock"
 	qemu-img create -q -f qcow2 "$W/disk.qcow2" "${DISK_MIB}M" || return 1
 	"start_$1"
-	wait_for_socket || return 1
+	wait_for_socket "$sock" "$WAIT_TENTHS" ||
+	    { cat "$W/backend.log" >&2; return 1; }
 	sh "$top/regress/guest/boot.sh" -t "$BOOT_TIMEOUT" \
 	    -l "$W/console.log" -a "vioblk.mode=bench
 	    vioblk.disk_mib=$DISK_MIB vioblk.bench_mib=$BENCH_MIB
 	    vioblk.bench_reps=$REPS" "$guest" "$sock" >"$W/boot.out" 2>&1
 	rc=$?
-	backend_stop
+	backend_kill
 	[ "$rc" -eq 0 ] || { cat "$W/boot.out" >&2; return 1; }
 	tr -d '\r' <"$W/console.log" |
 	    sed -n 's/^GUEST BENCH \([a-z]*\) \([0-9]*\)$/\1 \2/p' >>"$W/$1.out"

@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,6 +24,8 @@
 
 #include <cmocka.h>
 #include <imsg.h>
+
+#include "regress/vmm/fdcount.h"
 
 /* Set in imsg_hdr.len when a descriptor travels with the message. */
 #define FD_MARK		0x80000000U
@@ -62,22 +63,6 @@ pair_close(struct pair *p)
 	imsgbuf_clear(&p->rx);
 	close(p->sv[0]);
 	close(p->sv[1]);
-}
-
-static int
-count_fds(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n);
 }
 
 static int
@@ -151,6 +136,46 @@ set_nonblock(int fd)
 	fl = fcntl(fd, F_GETFL);
 	assert_true(fl != -1);
 	assert_int_equal(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+}
+
+/* The next read fails with err. */
+static void
+expect_read_error(struct pair *p, int err)
+{
+	errno = 0;
+	assert_int_equal(imsgbuf_read(&p->rx), -1);
+	assert_int_equal(errno, err);
+}
+
+/* rfd is a descriptor received for the file sa describes; closes it. */
+static void
+expect_same_file(int rfd, const struct stat *sa)
+{
+	struct stat	 sb;
+
+	assert_true(rfd >= 0);
+	assert_int_equal(fstat(rfd, &sb), 0);
+	assert_int_equal(sa->st_ino, sb.st_ino);
+	close(rfd);
+}
+
+/*
+ * The next message is len bytes long and brings no descriptor: the one
+ * sent with it was closed, so once the message is freed only the
+ * socketpair is open beyond the before count, and nothing once the pair
+ * is closed.
+ */
+static void
+expect_fd_dropped_then_close(struct pair *p, ssize_t len, int before)
+{
+	struct imsg	 imsg;
+
+	assert_int_equal(imsg_get(&p->rx, &imsg), len);
+	assert_int_equal(imsg_get_fd(&imsg), -1);
+	imsg_free(&imsg);
+	assert_int_equal(fd_count(), before + 2);
+	pair_close(p);
+	assert_int_equal(fd_count(), before);
 }
 
 static void
@@ -321,9 +346,7 @@ test_set_maxsize(void **state)
 
 	/* the receiver refuses a message over its own limit */
 	assert_int_equal(imsgbuf_set_maxsize(&p.rx, 999), 0);
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, ERANGE);
+	expect_read_error(&p, ERANGE);
 	assert_int_equal(imsg_get(&p.rx, &imsg), 0);
 	pair_close(&p);
 }
@@ -432,11 +455,12 @@ test_many_fds_no_leak(void **state)
 {
 	struct pair	 p;
 	struct imsg	 imsg;
-	struct stat	 sa, sb;
-	int		 before, fd, rfd, i, got = 0, reads = 0;
+	struct stat	 sa;
+	int		 before, fd, i, got = 0, reads = 0;
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	fd = temp_file("x");
 	assert_int_equal(fstat(fd, &sa), 0);
 	pair_open(&p, 1, 1);
@@ -455,17 +479,13 @@ test_many_fds_no_leak(void **state)
 			assert_int_equal(imsg_get_data(&imsg, &i, sizeof(i)),
 			    0);
 			assert_int_equal(i, got);
-			rfd = imsg_get_fd(&imsg);
-			assert_true(rfd >= 0);
-			assert_int_equal(fstat(rfd, &sb), 0);
-			assert_int_equal(sa.st_ino, sb.st_ino);
-			close(rfd);
+			expect_same_file(imsg_get_fd(&imsg), &sa);
 			imsg_free(&imsg);
 			got++;
 		}
 	}
 	pair_close(&p);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count(), before);
 }
 
 /* A descriptor the receiver never asks for is closed, never leaked. */
@@ -477,7 +497,8 @@ test_unclaimed_fd_closed(void **state)
 	int		 before, fd;
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	fd = temp_file("x");
 	pair_open(&p, 1, 1);
 
@@ -486,23 +507,23 @@ test_unclaimed_fd_closed(void **state)
 	assert_int_equal(imsgbuf_flush(&p.tx), 0);
 	assert_int_equal(imsgbuf_read(&p.rx), 1);
 	assert_int_equal(imsg_get(&p.rx, &imsg), IMSG_HEADER_SIZE);
-	assert_int_equal(count_fds(), before + 4);
+	assert_int_equal(fd_count(), before + 4);
 	imsg_free(&imsg);
-	assert_int_equal(count_fds(), before + 3);
+	assert_int_equal(fd_count(), before + 3);
 
 	/* still queued when the imsgbuf is cleared */
 	assert_int_equal(imsg_compose(&p.tx, 2, 0, 0, dup(fd), NULL, 0), 1);
 	assert_int_equal(imsgbuf_flush(&p.tx), 0);
 	assert_int_equal(imsgbuf_read(&p.rx), 1);
-	assert_int_equal(count_fds(), before + 4);
+	assert_int_equal(fd_count(), before + 4);
 
 	/* queued for sending when the imsgbuf is cleared */
 	assert_int_equal(imsg_compose(&p.tx, 3, 0, 0, dup(fd), NULL, 0), 1);
-	assert_int_equal(count_fds(), before + 5);
+	assert_int_equal(fd_count(), before + 5);
 
 	close(fd);
 	pair_close(&p);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count(), before);
 }
 
 /* An fd that arrives with a header lacking the mark is closed. */
@@ -510,25 +531,19 @@ static void
 test_fd_without_mark_closed(void **state)
 {
 	struct pair	 p;
-	struct imsg	 imsg;
 	unsigned char	 raw[IMSG_HEADER_SIZE];
 	int		 before, fd;
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	fd = temp_file("x");
 	pair_open(&p, 1, 1);
 	put_hdr(raw, 4, sizeof(raw), 0, 0);
 	send_raw(p.sv[0], raw, sizeof(raw), &fd, 1);
 	close(fd);
 	assert_int_equal(imsgbuf_read(&p.rx), 1);
-	assert_int_equal(imsg_get(&p.rx, &imsg), IMSG_HEADER_SIZE);
-	assert_int_equal(imsg_get_fd(&imsg), -1);
-	imsg_free(&imsg);
-	/* only the socketpair remains */
-	assert_int_equal(count_fds(), before + 2);
-	pair_close(&p);
-	assert_int_equal(count_fds(), before);
+	expect_fd_dropped_then_close(&p, IMSG_HEADER_SIZE, before);
 }
 
 /* The fd goes with the first byte of a header that arrives in pieces. */
@@ -538,11 +553,12 @@ test_fd_with_split_header(void **state)
 	struct pair	 p;
 	struct imsg	 imsg;
 	unsigned char	 raw[IMSG_HEADER_SIZE + 4];
-	struct stat	 sa, sb;
-	int		 before, fd, rfd;
+	struct stat	 sa;
+	int		 before, fd;
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	fd = temp_file("x");
 	assert_int_equal(fstat(fd, &sa), 0);
 	pair_open(&p, 1, 1);
@@ -555,14 +571,10 @@ test_fd_with_split_header(void **state)
 	send_raw(p.sv[0], raw + 5, sizeof(raw) - 5, NULL, 0);
 	assert_int_equal(imsgbuf_read(&p.rx), 1);
 	assert_int_equal(imsg_get(&p.rx, &imsg), (ssize_t)sizeof(raw));
-	rfd = imsg_get_fd(&imsg);
-	assert_true(rfd >= 0);
-	assert_int_equal(fstat(rfd, &sb), 0);
-	assert_int_equal(sa.st_ino, sb.st_ino);
-	close(rfd);
+	expect_same_file(imsg_get_fd(&imsg), &sa);
 	imsg_free(&imsg);
 	pair_close(&p);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(fd_count(), before);
 }
 
 static void
@@ -576,17 +588,13 @@ test_garbage_len_small(void **state)
 	pair_open(&p, 0, 0);
 	put_hdr(raw, 1, IMSG_HEADER_SIZE - 1, 0, 0);
 	assert_int_equal(write(p.sv[0], raw, sizeof(raw)), sizeof(raw));
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, ERANGE);
+	expect_read_error(&p, ERANGE);
 	assert_int_equal(imsg_get(&p.rx, &imsg), 0);
 
 	/* the stream stays broken, even with a good message after it */
 	put_hdr(raw, 1, IMSG_HEADER_SIZE, 0, 0);
 	assert_int_equal(write(p.sv[0], raw, sizeof(raw)), sizeof(raw));
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, ERANGE);
+	expect_read_error(&p, ERANGE);
 	assert_int_equal(imsg_get(&p.rx, &imsg), 0);
 	pair_close(&p);
 }
@@ -604,9 +612,7 @@ test_garbage_len_big(void **state)
 	put_hdr(raw, 1, IMSG_HEADER_SIZE, 0, 0);
 	put_hdr(raw + IMSG_HEADER_SIZE, 2, MAX_IMSGSIZE + 1, 0, 0);
 	assert_int_equal(write(p.sv[0], raw, sizeof(raw)), sizeof(raw));
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, ERANGE);
+	expect_read_error(&p, ERANGE);
 	/* what came before the bad header is still delivered */
 	assert_int_equal(imsg_get(&p.rx, &imsg), IMSG_HEADER_SIZE);
 	assert_int_equal(imsg_get_type(&imsg), 1);
@@ -619,9 +625,7 @@ test_garbage_len_big(void **state)
 	put_hdr(raw, 1, 0xffffffffU, 0, 0);
 	assert_int_equal(write(p.sv[0], raw, IMSG_HEADER_SIZE),
 	    IMSG_HEADER_SIZE);
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, ERANGE);
+	expect_read_error(&p, ERANGE);
 	pair_close(&p);
 }
 
@@ -672,25 +676,18 @@ static void
 test_ctrunc_no_fdpass(void **state)
 {
 	struct pair	 p;
-	struct imsg	 imsg;
 	int		 before, fd;
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	fd = temp_file("x");
 	pair_open(&p, 1, 0);
 	assert_int_equal(imsg_compose(&p.tx, 1, 0, 0, fd, "a", 1), 1);
 	assert_int_equal(imsgbuf_flush(&p.tx), 0);
-	errno = 0;
-	assert_int_equal(imsgbuf_read(&p.rx), -1);
-	assert_int_equal(errno, EBADMSG);
+	expect_read_error(&p, EBADMSG);
 	/* the bytes stay in step; the message has no descriptor */
-	assert_int_equal(imsg_get(&p.rx, &imsg), IMSG_HEADER_SIZE + 1);
-	assert_int_equal(imsg_get_fd(&imsg), -1);
-	imsg_free(&imsg);
-	assert_int_equal(count_fds(), before + 2);
-	pair_close(&p);
-	assert_int_equal(count_fds(), before);
+	expect_fd_dropped_then_close(&p, IMSG_HEADER_SIZE + 1, before);
 }
 
 /* More descriptors than one per message: all closed, and an error. */
@@ -698,13 +695,13 @@ static void
 test_too_many_fds(void **state)
 {
 	struct pair	 p;
-	struct imsg	 imsg;
 	unsigned char	 raw[IMSG_HEADER_SIZE];
 	int		 before, fds[RAW_MAXFDS], n, i;
 	const int	 counts[] = { 2, RAW_MAXFDS };
 
 	(void)state;
-	before = count_fds();
+	before = fd_count();
+	assert_true(before >= 0);
 	for (n = 0; n < 2; n++) {
 		pair_open(&p, 1, 1);
 		for (i = 0; i < counts[n]; i++)
@@ -713,15 +710,8 @@ test_too_many_fds(void **state)
 		send_raw(p.sv[0], raw, sizeof(raw), fds, counts[n]);
 		for (i = 0; i < counts[n]; i++)
 			close(fds[i]);
-		errno = 0;
-		assert_int_equal(imsgbuf_read(&p.rx), -1);
-		assert_int_equal(errno, EBADMSG);
-		assert_int_equal(imsg_get(&p.rx, &imsg), IMSG_HEADER_SIZE);
-		assert_int_equal(imsg_get_fd(&imsg), -1);
-		imsg_free(&imsg);
-		assert_int_equal(count_fds(), before + 2);
-		pair_close(&p);
-		assert_int_equal(count_fds(), before);
+		expect_read_error(&p, EBADMSG);
+		expect_fd_dropped_then_close(&p, IMSG_HEADER_SIZE, before);
 	}
 }
 

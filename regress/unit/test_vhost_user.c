@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +30,7 @@
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
 #include "vioblk/virtqueue.h"
+#include "regress/vmm/fdcount.h"
 #include "regress/vmm/gmem.h"
 #include "regress/vmm/ring.h"
 #include "regress/vmm/vhufe.h"
@@ -86,22 +86,6 @@ closed_cb(void *arg)
 	f->conn = NULL;
 }
 
-static int
-count_fds(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static uint8_t
 pattern(uint64_t off)
 {
@@ -153,7 +137,8 @@ setup(void **state)
 		f->memfd[j] = f->g.r[j].fd;
 	f->kick = f->call = -1;
 	f->sock = -1;
-	f->nfd = count_fds();
+	f->nfd = fd_count();
+	assert_true(f->nfd >= 0);
 	*state = f;
 	return 0;
 }
@@ -223,7 +208,7 @@ conn_close(struct fx *f)
 	if (f->call != -1)
 		close(f->call);
 	f->kick = f->call = -1;
-	assert_int_equal(count_fds(), f->nfd);
+	assert_int_equal(fd_count(), f->nfd);
 }
 
 static void
@@ -847,7 +832,7 @@ test_too_many_fds(void **state)
 	vhufe_mem_table(&f->g, &m);
 	assert_int_equal(ack_msg(f, VHU_SET_MEM_TABLE, &m, vhufe_mem_size(2),
 	    fds, 16), 0);
-	assert_int_equal(count_fds(), f->nfd + 2);	/* the socketpair */
+	assert_int_equal(fd_count(), f->nfd + 2);	/* the socketpair */
 	assert_alive(f);
 	conn_close(f);
 }
