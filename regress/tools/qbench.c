@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "qcow2/backing.h"
+#include "regress/vmm/rng.h"
 
 #define SMALL_IO	4096u		/* the random-request size */
 #define SEQ_IO		(1024u * 1024)	/* the sequential-read size */
@@ -33,11 +34,6 @@
 #define DEFAULT_COUNT	200000L		/* short enough for 3 runs a row */
 #define SEED		0x5eed1234abcdULL
 #define ERRLEN		512
-/* xorshift64* (Vigna): shifts and multiplier of the published generator. */
-#define XS_A		12
-#define XS_B		25
-#define XS_C		27
-#define XS_MULT		2685821657736338717ULL
 /* Data written by the write rows; any non-zero byte will do. */
 #define FILL		0x5a
 
@@ -53,10 +49,7 @@ static uint64_t	rng = SEED;
 static uint64_t
 next(void)
 {
-	rng ^= rng >> XS_A;
-	rng ^= rng << XS_B;
-	rng ^= rng >> XS_C;
-	return rng * XS_MULT;
+	return rng_next(&rng);
 }
 
 static double

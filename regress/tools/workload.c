@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "qcow2/backing.h"
+#include "regress/vmm/rng.h"
 
 #define SECTOR		512u
 /* Request sizes: 512 B to 1 MiB, the span a guest sends. */
@@ -31,11 +32,6 @@
 #define LEN_MAX_SHIFT	20
 #define LEN_MAX		(1u << LEN_MAX_SHIFT)
 #define ERRLEN		512
-/* xorshift64* (Vigna): shifts and multiplier of the published generator. */
-#define XS_A		12
-#define XS_B		25
-#define XS_C		27
-#define XS_MULT		2685821657736338717ULL
 /* 2^64 / golden ratio: neighbouring words of a buffer differ in many bits. */
 #define SPREAD		0x9e3779b97f4a7c15ULL
 /* What a read buffer holds before the read, so a short fill shows. */
@@ -53,11 +49,7 @@ static uint64_t	rng;
 static uint64_t
 next(void)
 {
-	/* xorshift64*: fast, and the same stream on every machine. */
-	rng ^= rng >> XS_A;
-	rng ^= rng << XS_B;
-	rng ^= rng >> XS_C;
-	return rng * XS_MULT;
+	return rng_next(&rng);
 }
 
 static void

@@ -26,6 +26,7 @@
 #include <imsg.h>
 
 #include "regress/vmm/fdcount.h"
+#include "regress/vmm/scratch.h"
 
 /* Set in imsg_hdr.len when a descriptor travels with the message. */
 #define FD_MARK		0x80000000U
@@ -75,17 +76,10 @@ fd_is_open(int fd)
 static int
 temp_file(const char *text)
 {
-	const char	*dir;
-	char		 buf[PATH_MAX];
 	int		 fd;
 
-	if ((dir = getenv("TMPDIR")) == NULL || *dir == '\0')
-		dir = "/tmp";
-	assert_true(snprintf(buf, sizeof(buf), "%s/test_imsg.XXXXXX", dir) <
-	    (int)sizeof(buf));
-	fd = mkstemp(buf);
+	fd = scratch_fd("test_imsg");
 	assert_true(fd >= 0);
-	assert_int_equal(unlink(buf), 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	return (fd);
 }

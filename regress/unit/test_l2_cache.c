@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "qcow2/qcow2.h"
+#include "regress/vmm/scratch.h"
 
 #define TSIZE		512	/* one table */
 #define NTABLES		16	/* tables in the scratch file */
@@ -25,17 +26,11 @@
 static int
 scratch(void)
 {
-	char path[1024];
-	const char *dir;
 	uint8_t buf[TSIZE];
 	int fd, i;
 
-	if ((dir = getenv("TMPDIR")) == NULL)
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/l2cache.XXXXXX", dir);
-	fd = mkstemp(path);
+	fd = scratch_fd("l2cache");
 	assert_true(fd != -1);
-	unlink(path);
 	for (i = 0; i < NTABLES; i++) {
 		memset(buf, i, sizeof(buf));
 		assert_int_equal(pwrite(fd, buf, sizeof(buf), i * TSIZE),

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "qcow2/qcow2.h"
+#include "regress/vmm/scratch.h"
 
 #define IMG_SIZE	(4u << 20)	/* small, several L2 tables of 4 KiB */
 #define IMG_CBITS	12
@@ -27,16 +28,11 @@ static int
 scratch(void)
 {
 	struct qcow2_create_opts o;
-	char path[1024], err[256];
-	const char *dir;
+	char err[256];
 	int fd;
 
-	if ((dir = getenv("TMPDIR")) == NULL)
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/header.XXXXXX", dir);
-	fd = mkstemp(path);
+	fd = scratch_fd("header");
 	assert_true(fd != -1);
-	unlink(path);
 	memset(&o, 0, sizeof(o));
 	o.size = IMG_SIZE;
 	o.cluster_bits = IMG_CBITS;

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "qcow2/qcow2.h"
+#include "regress/vmm/scratch.h"
 
 #define IMG_SIZE	(1u << 20)
 #define IMG_CBITS	12
@@ -29,16 +30,11 @@ static int
 scratch(void)
 {
 	struct qcow2_create_opts o;
-	char path[1024], err[256];
-	const char *dir;
+	char err[256];
 	int fd;
 
-	if ((dir = getenv("TMPDIR")) == NULL)
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/overflow.XXXXXX", dir);
-	fd = mkstemp(path);
+	fd = scratch_fd("overflow");
 	assert_true(fd != -1);
-	unlink(path);
 	memset(&o, 0, sizeof(o));
 	o.size = IMG_SIZE;
 	o.cluster_bits = IMG_CBITS;

@@ -18,22 +18,17 @@
 #include <cmocka.h>
 
 #include "qcow2/qcow2.h"
+#include "regress/vmm/scratch.h"
 
 #define BLOCK_BYTES	64	/* a small refcount block for layout tests */
 
 static int
 scratch(void)
 {
-	char path[1024];
-	const char *dir;
 	int fd;
 
-	if ((dir = getenv("TMPDIR")) == NULL)
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/refcount.XXXXXX", dir);
-	fd = mkstemp(path);
+	fd = scratch_fd("refcount");
 	assert_true(fd != -1);
-	unlink(path);
 	return (fd);
 }
 

@@ -33,6 +33,7 @@
 #include "regress/vmm/gmem.h"
 #include "regress/vmm/vdrv.h"
 #include "regress/vmm/vmm.h"
+#include "regress/vmm/rng.h"
 
 #define TIMEOUT_MS	20000
 /*
@@ -57,10 +58,7 @@ static long long poll_ns;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return rng_next(&rng);
 }
 
 static double

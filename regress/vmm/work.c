@@ -11,6 +11,7 @@
 #include "regress/vmm/gmem.h"
 #include "regress/vmm/vdrv.h"
 #include "regress/vmm/work.h"
+#include "regress/vmm/rng.h"
 
 /* Sector granule of the map of requests in flight: 64 KiB. */
 #define CHUNK_SHIFT		7
@@ -65,10 +66,7 @@ struct work {
 static uint64_t
 rnd(struct work *w)
 {
-	w->rng ^= w->rng >> 12;
-	w->rng ^= w->rng << 25;
-	w->rng ^= w->rng >> 27;
-	return w->rng * 0x2545f4914f6cdd1dULL;
+	return rng_next(&w->rng);
 }
 
 static uint64_t

@@ -1,0 +1,34 @@
+/*
+ * Unlinked scratch files in the test's temporary directory.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "regress/vmm/scratch.h"
+
+int
+scratch_fd(const char *tag)
+{
+	char		 path[PATH_MAX];
+	const char	*dir;
+	int		 fd;
+
+	if ((dir = getenv("TMPDIR")) == NULL || *dir == '\0')
+		dir = "/tmp";
+	if (snprintf(path, sizeof(path), "%s/%s.XXXXXX", dir, tag) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	if (unlink(path) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
