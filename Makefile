@@ -6,6 +6,8 @@
 #   make test            deps, build, then every test; ends "N passed, N failed"
 #   make bench           the benchmark table
 #   make demo            the guided tour
+#   make crashtest       the long crash-consistency run
+#   make fuzz            every libFuzzer target for FUZZ_SECONDS (60) each
 #
 # Sources are found by convention, so adding a file needs no edit here:
 #   compat/*.c, imsg-proto/*.c, qcow2/*.c   one static library each
@@ -16,9 +18,22 @@
 #                                           regress/vmm/main-*.c: a program each
 #   regress/tools/*.c                       one program per file
 #   regress/unit/test_*.c                   one cmocka binary per file
+#   regress/crash/*.c                       objects linked ahead of the
+#                                           libraries into each
+#                                           regress/crash/main-*.c program,
+#                                           replacing qcow2/hostio.c there
+#   regress/fuzz/fuzz-*.c                   one libFuzzer target each, built
+#                                           by `make fuzz` with clang
 
 SANITIZE ?= 0
-ifeq ($(SANITIZE),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer needs clang; every library gets coverage instrumentation.
+B ?=		build-fuzz
+CC :=		clang
+SANFLAGS :=	-fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 B ?=		build-san
 SANFLAGS :=	-fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
@@ -46,7 +61,7 @@ TEST_PC :=	cmocka
 # Debian packages: to build, and the tools the tests check against.
 DEB_BUILD :=	gcc make libevent-dev libseccomp-dev libbsd-dev libcmocka-dev \
 		zlib1g-dev libzstd-dev pkg-config mandoc
-DEB_TEST :=	qemu-utils qemu-system-x86 busybox-static cpio e2fsprogs
+DEB_TEST :=	qemu-utils qemu-system-x86 busybox-static cpio e2fsprogs clang
 DEB_PKGS :=	$(DEB_BUILD) $(DEB_TEST)
 
 COMPAT_SRCS :=	$(wildcard compat/*.c)
@@ -59,6 +74,9 @@ VMM_MAINS :=	$(wildcard regress/vmm/main-*.c)
 VMM_SRCS :=	$(filter-out $(VMM_MAINS),$(wildcard regress/vmm/*.c))
 TOOL_SRCS :=	$(wildcard regress/tools/*.c)
 UNIT_SRCS :=	$(wildcard regress/unit/test_*.c)
+CRASH_MAINS :=	$(wildcard regress/crash/main-*.c)
+CRASH_SRCS :=	$(filter-out $(CRASH_MAINS),$(wildcard regress/crash/*.c))
+FUZZ_SRCS :=	$(wildcard regress/fuzz/fuzz-*.c)
 
 obj =		$(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -72,15 +90,18 @@ VIOBLKCTL :=	$(if $(CTL_SRCS),$(B)/vioblkctl)
 VMM_PROGS :=	$(patsubst regress/vmm/main-%.c,$(B)/regress/vmm/%,$(VMM_MAINS))
 TOOLS :=	$(patsubst %.c,$(B)/%,$(TOOL_SRCS))
 UNITS :=	$(patsubst %.c,$(B)/%,$(UNIT_SRCS))
+CRASH_PROGS :=	$(patsubst regress/crash/main-%.c,$(B)/regress/crash/%,\
+		    $(CRASH_MAINS))
+FUZZERS :=	$(patsubst %.c,$(B)/%,$(FUZZ_SRCS))
 
 # Link order: dependents before what they depend on.
 ALL_LIBS :=	$(LIBVMM) $(LIBVIOBLK) $(LIBPROTO) $(LIBQCOW2) $(LIBCOMPAT)
 ALL_PC :=	$(QCOW2_PC) $(VIOBLK_PC)
 
 PROGS :=	$(VIOBLK) $(VIOBLKCTL)
-REGRESS :=	$(VMM_PROGS) $(TOOLS) $(UNITS)
+REGRESS :=	$(VMM_PROGS) $(TOOLS) $(UNITS) $(CRASH_PROGS)
 
-.PHONY: all deps test bench demo lint clean
+.PHONY: all deps test bench demo lint clean crashtest fuzz fuzzers
 # Keep objects that pattern rules made on the way to a program.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -123,6 +144,18 @@ $(B)/regress/unit/%: $(B)/obj/regress/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC) $(TEST_PC))
 
+# The recording I/O layer comes first, so qcow2/hostio.o is never pulled.
+$(B)/regress/crash/%: $(B)/obj/regress/crash/main-%.o \
+    $(call obj,$(CRASH_SRCS)) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc,--libs,$(ALL_PC))
+
+$(B)/regress/fuzz/%: $(B)/obj/regress/fuzz/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(call pc,--libs,$(ALL_PC))
+
+fuzzers: $(FUZZERS)
+
 deps:
 	@missing=; \
 	for p in $(DEB_PKGS); do \
@@ -154,10 +187,20 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh regress/demo.sh
 
+# The larger crash-state run; `make test` runs a smaller count.
+crashtest: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) SANITIZE=$(SANITIZE) sh regress/crash/crashtest.sh
+
+# Every fuzz target for FUZZ_SECONDS each (default 60), in build-fuzz/.
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 B=build-fuzz fuzzers
+	@B=build-fuzz sh regress/fuzz/run.sh
+
 lint:
 	mandoc -Tlint -W warning $(wildcard *.8)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -102,7 +102,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		qerr(err, errlen, "create", "out of memory");
 		return (-1);
 	}
-	if (ftruncate(fd, (off_t)(n << cb)) == -1)
+	if (hostio_ftruncate(fd, (off_t)(n << cb)) == -1)
 		goto ioerr;
 
 	/* Refcount blocks: every cluster of the layout is in use once. */
@@ -150,7 +150,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		st64(buf + 8, bfo);
 		st32(buf + 16, (uint32_t)blen);
 	}
-	if (host_pwrite(fd, buf, cs, 0) == -1 || fdatasync(fd) == -1)
+	if (host_pwrite(fd, buf, cs, 0) == -1 || hostio_fdatasync(fd) == -1)
 		goto ioerr;
 	rv = 0;
 	goto out;

@@ -524,7 +524,7 @@ qcow2_write_incompat(struct qcow2 *q, uint64_t v)
 		return (0);
 	if (host_pwrite64(q->fd, v, QCOW2_OFF_INCOMPAT) == -1)
 		return (-1);
-	if (fdatasync(q->fd) == -1)
+	if (hostio_fdatasync(q->fd) == -1)
 		return (-1);
 	q->incompat = v;
 	return (0);

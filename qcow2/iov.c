@@ -167,8 +167,8 @@ host_pwritev(int fd, struct iovec *iov, int cnt, uint64_t off)
 	ssize_t n;
 
 	while (cnt > 0) {
-		n = pwritev(fd, iov, cnt > BACKING_IOV_MAX ? BACKING_IOV_MAX :
-		    cnt, (off_t)off);
+		n = hostio_pwritev(fd, iov,
+		    cnt > BACKING_IOV_MAX ? BACKING_IOV_MAX : cnt, (off_t)off);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

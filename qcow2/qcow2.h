@@ -192,6 +192,15 @@ void	iovcur_copyin(struct iovcur *, const void *, size_t);
 void	iovcur_skip(struct iovcur *, size_t);
 size_t	iov_total(const struct iovec *, int, int *);
 
+/*
+ * hostio.c: every system call that changes a host file, one call each,
+ * errno as the kernel left it.
+ */
+ssize_t	hostio_pwritev(int, const struct iovec *, int, off_t);
+int	hostio_fdatasync(int);
+int	hostio_ftruncate(int, off_t);
+int	hostio_fallocate(int, int, off_t, off_t);
+
 /* Full-length host I/O; reads past EOF read zeroes. */
 int	host_pread(int, void *, size_t, uint64_t);
 int	host_pwrite(int, const void *, size_t, uint64_t);

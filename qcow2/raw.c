@@ -46,14 +46,15 @@ raw_pwritev(struct image *img, const struct iovec *iov, int cnt,
 int
 raw_flush(struct image *img)
 {
-	return (fdatasync(img->fd));
+	return (hostio_fdatasync(img->fd));
 }
 
 int
 raw_discard(struct image *img, uint64_t off, uint64_t len)
 {
-	if (fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-	    (off_t)off, (off_t)len) == -1) {
+	if (hostio_fallocate(img->fd,
+	    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+	    (off_t)len) == -1) {
 		/* Discard is advisory: a file system without holes keeps data. */
 		if (errno == EOPNOTSUPP || errno == ENOSYS)
 			return (0);
@@ -69,7 +70,7 @@ raw_write_zeroes(struct image *img, uint64_t off, uint64_t len)
 	uint64_t n;
 	int rv = 0;
 
-	if (fallocate(img->fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
+	if (hostio_fallocate(img->fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
 	    (off_t)len) == 0)
 		return (0);
 	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)

@@ -81,7 +81,7 @@ barrier(struct qcow2 *q)
 {
 	if (q->lazy)
 		return (0);
-	return (fdatasync(q->fd));
+	return (hostio_fdatasync(q->fd));
 }
 
 static uint64_t
@@ -233,7 +233,7 @@ grow_reftable(struct qcow2 *q, uint64_t need)
 	st64(hb, (a + nb) << q->cluster_bits);
 	st32(hb + 8, nt);
 	if (host_pwrite(q->fd, hb, sizeof(hb), QCOW2_OFF_REFTABLE) == -1 ||
-	    fdatasync(q->fd) == -1)
+	    hostio_fdatasync(q->fd) == -1)
 		goto out;
 	oldoff = q->reft_offset;
 	oldcl = q->reft_clusters;

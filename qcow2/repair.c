@@ -190,7 +190,7 @@ qcow2_repair(struct qcow2 *q, char *err, size_t errlen)
 		if (have != want && refcount_set(q, c, want) == -1)
 			goto ioerr;
 	}
-	if (tcache_flush(q->rc) == -1 || fdatasync(q->fd) == -1)
+	if (tcache_flush(q->rc) == -1 || hostio_fdatasync(q->fd) == -1)
 		goto ioerr;
 	q->free_hint = 1;
 	if (qcow2_write_incompat(q, q->incompat & ~QCOW2_INCOMPAT_DIRTY) ==

@@ -26,7 +26,7 @@ barrier(struct qcow2 *q)
 {
 	if (q->lazy)
 		return (0);
-	return (fdatasync(q->fd));
+	return (hostio_fdatasync(q->fd));
 }
 
 /* The first modification: clear what we do not maintain, mark dirty. */
@@ -414,7 +414,7 @@ qcow2_flush(struct qcow2 *q)
 	if (tcache_flush(q->rc) == -1 || tcache_flush(q->l2c) == -1 ||
 	    tcache_flush(q->rc) == -1)
 		return (-1);
-	if (fdatasync(q->fd) == -1)
+	if (hostio_fdatasync(q->fd) == -1)
 		return (-1);
 	if (q->lazy && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
 		if (qcow2_write_incompat(q, q->incompat &
