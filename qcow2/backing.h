@@ -123,6 +123,38 @@ struct qcow2_base {
 int	qcow2_get_base(int fd, const char *image_path, struct qcow2_base *,
 	    char *err, size_t errlen);
 
+/* qcow2_check() fix flags, as qemu-img check -r leaks and -r all. */
+#define QCOW2_FIX_LEAKS		0x1	/* lower refcounts nothing uses */
+#define QCOW2_FIX_ERRORS	0x2	/* everything else it can fix */
+
+/* Counts in the sense of `qemu-img check --output=json`. */
+struct qcow2_check_result {
+	int64_t		corruptions;
+	int64_t		leaks;
+	int64_t		check_errors;
+	int64_t		corruptions_fixed;
+	int64_t		leaks_fixed;
+	uint64_t	image_end_offset;
+	uint64_t	total_clusters;
+	uint64_t	allocated_clusters;
+	uint64_t	fragmented_clusters;
+	uint64_t	compressed_clusters;
+};
+
+/*
+ * Rebuild the reference counts of the qcow2 image on fd from its metadata
+ * and compare them with the stored ones, fixing what `fix` allows (fd
+ * then open read-write).  Each finding is passed to note(arg, line), a
+ * line as qemu-img check prints it, when note is not NULL.  Returns 0
+ * when the check ran to the end (the counts are in *res), -1 with errno
+ * and err set when it could not.  Only this image is checked, not its
+ * bases.
+ */
+int	qcow2_check(int fd, const char *name, int fix,
+	    struct qcow2_check_result *res,
+	    void (*note)(void *, const char *), void *arg, char *err,
+	    size_t errlen);
+
 /* Format from the first bytes of the file: BACKING_FORMAT_QCOW2 or _RAW. */
 int	backing_detect(int fd);
 

@@ -145,6 +145,9 @@ struct qcow2 {
 	int		 lazy;		/* lazy refcounts in force */
 	int		 touched;	/* first modification done */
 	uint64_t	 free_hint;	/* lowest cluster index maybe free */
+	/* Clusters freed by table changes not yet on disk: [lo, hi). */
+	uint64_t	 freed_lo;
+	uint64_t	 freed_hi;	/* 0 when there are none */
 
 	/* Repair: computed reference counts the allocator must respect. */
 	uint32_t	*rep;
@@ -255,8 +258,15 @@ int	qcow2_flush(struct qcow2 *);
 int	qcow2_touch(struct qcow2 *);
 int	qcow2_close(struct qcow2 *);
 
+/* check.c: the check on an image already parsed, tables loaded. */
+int	qcow2_check_run(struct qcow2 *, int fix, struct qcow2_check_result *,
+	    void (*note)(void *, const char *), void *arg);
+int	qcow2_counts_grow(uint32_t **, uint64_t *ncl, uint64_t n);
+
 /* repair.c */
 int	qcow2_repair(struct qcow2 *, char *err, size_t errlen);
+int	qcow2_rebuild_refcounts(struct qcow2 *, uint32_t **cnt, uint64_t *ncl,
+	    const uint64_t *old, size_t nold);
 
 /* raw.c */
 ssize_t	raw_preadv(struct image *, struct iovcur *, uint64_t, uint64_t);

@@ -1,8 +1,11 @@
 /*
- * Rebuilding the refcounts of a dirty image (lazy refcounts after a
- * crash): count every reference the metadata holds, then make each stored
- * refcount equal to its count.  New refcount blocks the rebuild needs are
- * allocated around the counted clusters, never on them.
+ * Repair: a new refcount structure written from the counts of a check,
+ * and the repair of a dirty image (lazy refcounts after a crash), which
+ * is a check that fixes everything it can, as qemu does on open.
+ *
+ * The new refcount blocks and table go into clusters nothing references
+ * or past the end of the file, never over the old structure, so that
+ * until the header names the new table the old one stays whole.
  */
 
 #include <sys/types.h>
@@ -16,197 +19,245 @@
 
 #include "qcow2/qcow2.h"
 
-struct counter {
+struct layout {
 	struct qcow2	*q;
-	uint8_t		*l2;		/* one table, read past the cache */
-	char		*err;
-	size_t		 errlen;
+	uint32_t	**cnt;
+	uint64_t	*ncl;
+	uint64_t	*tab;		/* new refcount table, host offsets */
+	uint64_t	 tabn;		/* entries in tab */
+	uint64_t	 limit;		/* clusters an offset can name */
 };
 
-static int
-count_range(struct counter *ct, uint64_t off, uint64_t len, const char *what)
+/* Claim the first unreferenced cluster at or after `from`. */
+static int64_t
+claim(struct layout *l, uint64_t from)
 {
-	struct qcow2 *q = ct->q;
-	uint64_t c, last;
+	uint64_t c = from;
 
-	if (len == 0)
-		return (0);
-	last = (off + len - 1) >> q->cluster_bits;
-	if (last >= q->rep_len) {
-		qerr(ct->err, ct->errlen, q->name, "dirty image: %s at 0x%"
-		    PRIx64 " lies past end of file", what, off);
-		errno = EINVAL;
+	while (c < *l->ncl && (*l->cnt)[c] != 0)
+		c++;
+	if (c >= l->limit) {
+		errno = ENOSPC;
 		return (-1);
 	}
-	for (c = off >> q->cluster_bits; c <= last; c++) {
-		if (q->rep[c] == UINT32_MAX || q->rep[c] >= q->refcount_max) {
-			qerr(ct->err, ct->errlen, q->name, "dirty image: "
-			    "cluster 0x%" PRIx64 " has too many references",
-			    c << q->cluster_bits);
-			errno = EINVAL;
+	if (qcow2_counts_grow(l->cnt, l->ncl, c + 1) == -1)
+		return (-1);
+	(*l->cnt)[c] = 1;
+	return ((int64_t)c);
+}
+
+/* Claim `n` unreferenced clusters in a row, the first run there is. */
+static int64_t
+claim_run(struct layout *l, uint64_t n)
+{
+	uint64_t c, run = 0;
+
+	for (c = 1; run < n; c++) {
+		if (c >= l->limit) {
+			errno = ENOSPC;
 			return (-1);
 		}
-		q->rep[c]++;
+		if (c < *l->ncl && (*l->cnt)[c] != 0)
+			run = 0;
+		else
+			run++;
+	}
+	c -= n;
+	if (qcow2_counts_grow(l->cnt, l->ncl, c + n) == -1)
+		return (-1);
+	for (run = 0; run < n; run++)
+		(*l->cnt)[c + run] = 1;
+	return ((int64_t)c);
+}
+
+static int
+tab_grow(struct layout *l, uint64_t n)
+{
+	uint64_t *p, len;
+
+	if (n <= l->tabn)
+		return (0);
+	len = l->tabn * 2 > n ? l->tabn * 2 : n;
+	if (len > QCOW2_MAX_REFT_BYTES / 8) {
+		errno = ENOSPC;
+		return (-1);
+	}
+	if ((p = reallocarray(l->tab, len, sizeof(*p))) == NULL)
+		return (-1);
+	memset(p + l->tabn, 0, (len - l->tabn) * sizeof(*p));
+	l->tab = p;
+	l->tabn = len;
+	return (0);
+}
+
+/* Give a block to every range from block `ti` on that counts something. */
+static int
+place_blocks(struct layout *l, uint64_t ti)
+{
+	struct qcow2 *q = l->q;
+	uint64_t per = 1ull << q->rb_bits, c, end;
+	int64_t b;
+
+	for (; (ti << q->rb_bits) < *l->ncl; ti++) {
+		if (ti < l->tabn && l->tab[ti] != 0)
+			continue;
+		end = (ti + 1) * per;
+		if (end > *l->ncl)
+			end = *l->ncl;
+		for (c = ti * per; c < end && (*l->cnt)[c] == 0; c++)
+			;
+		if (c == end)
+			continue;
+		if ((b = claim(l, ti * per)) == -1 || tab_grow(l, ti + 1) ==
+		    -1)
+			return (-1);
+		l->tab[ti] = (uint64_t)b << q->cluster_bits;
 	}
 	return (0);
 }
 
-static int
-count_l1(struct counter *ct, uint64_t l1off, uint32_t l1n)
+static uint64_t
+tab_used(const struct layout *l)
 {
-	struct qcow2 *q = ct->q;
-	uint8_t *l1 = NULL;
-	uint64_t i, j, e, off, len, l2n = 1ull << q->l2_bits;
+	uint64_t n = l->tabn;
+
+	while (n > 0 && l->tab[n - 1] == 0)
+		n--;
+	return (n);
+}
+
+static int
+write_structure(struct layout *l, uint64_t toff, uint64_t nt)
+{
+	struct qcow2 *q = l->q;
+	struct tcache *rc;
+	uint8_t *buf, hb[12];
+	uint64_t *reft, per = 1ull << q->rb_bits, ti, k, c, tbytes, end;
 	int rv = -1;
 
-	if (l1n == 0)
-		return (0);
-	if (count_range(ct, l1off, (uint64_t)l1n * 8, "L1 table") == -1)
+	tbytes = nt << q->cluster_bits;
+	if ((buf = malloc(tbytes > q->cluster_size ? tbytes :
+	    q->cluster_size)) == NULL)
 		return (-1);
-	if ((l1 = malloc((size_t)l1n * 8)) == NULL)
-		return (-1);
-	if (host_pread(q->fd, l1, (size_t)l1n * 8, l1off) == -1)
+	if ((reft = calloc(tbytes / 8, 8)) == NULL)
 		goto out;
-	for (i = 0; i < l1n; i++) {
-		off = ld64(l1 + i * 8) & QCOW2_OFFSET_MASK;
-		if (off == 0)
+	for (ti = 0; ti < l->tabn; ti++) {
+		if (l->tab[ti] == 0)
 			continue;
-		if ((off & (q->cluster_size - 1)) != 0) {
-			qerr(ct->err, ct->errlen, q->name, "dirty image: L2 "
-			    "table at 0x%" PRIx64 " is not aligned", off);
-			errno = EINVAL;
-			goto out;
+		memset(buf, 0, q->cluster_size);
+		for (k = 0; k < per; k++) {
+			c = ti * per + k;
+			if (c < *l->ncl && (*l->cnt)[c] != 0)
+				refblock_set(buf, q->refcount_order, k,
+				    (*l->cnt)[c]);
 		}
-		if (count_range(ct, off, q->cluster_size, "L2 table") == -1)
+		if (host_pwrite(q->fd, buf, q->cluster_size, l->tab[ti]) == -1)
 			goto out;
-		if (host_pread(q->fd, ct->l2, q->cluster_size, off) == -1)
-			goto out;
-		for (j = 0; j < l2n; j++) {
-			e = ld64(ct->l2 + j * 8);
-			if (e & QCOW2_OFLAG_COMPRESSED) {
-				qcow2_compressed_range(q, e, &off, &len);
-				if (count_range(ct, off, len,
-				    "compressed cluster") == -1)
-					goto out;
-				continue;
-			}
-			off = e & QCOW2_OFFSET_MASK;
-			if (off == 0)
-				continue;
-			if ((off & (q->cluster_size - 1)) != 0) {
-				qerr(ct->err, ct->errlen, q->name, "dirty "
-				    "image: data cluster at 0x%" PRIx64
-				    " is not aligned", off);
-				errno = EINVAL;
-				goto out;
-			}
-			if (count_range(ct, off, q->cluster_size,
-			    "data cluster") == -1)
-				goto out;
-		}
+		reft[ti] = l->tab[ti];
 	}
+	memset(buf, 0, tbytes);
+	for (ti = 0; ti < tbytes / 8; ti++)
+		st64(buf + ti * 8, reft[ti]);
+	if (host_pwrite(q->fd, buf, tbytes, toff) == -1 ||
+	    hostio_fdatasync(q->fd) == -1)
+		goto out;
+	st64(hb, toff);
+	st32(hb + 8, (uint32_t)nt);
+	if (host_pwrite(q->fd, hb, sizeof(hb), QCOW2_OFF_REFTABLE) == -1 ||
+	    hostio_fdatasync(q->fd) == -1)
+		goto out;
+	/* The old blocks are stale in the cache now: start it afresh. */
+	if ((rc = tcache_new(q->fd, q->cluster_size, q->rc->nmax)) == NULL)
+		goto out;
+	tcache_free(q->rc);
+	q->rc = rc;
+	free(q->reft);
+	q->reft = reft;
+	reft = NULL;
+	q->reft_offset = toff;
+	q->reft_clusters = nt;
+	q->reft_size = tbytes / 8;
+	end = *l->ncl << q->cluster_bits;
+	for (c = *l->ncl; c > 0 && (*l->cnt)[c - 1] == 0; c--)
+		end = (c - 1) << q->cluster_bits;
+	if (end > q->end)
+		q->end = end;
+	q->free_hint = 1;
 	rv = 0;
 out:
-	free(l1);
+	free(reft);
+	free(buf);
 	return (rv);
 }
 
-static int
-count_snapshots(struct counter *ct)
+/*
+ * Write a new refcount structure holding the counts in cnt; `old` lists
+ * the clusters counted for the present structure, which the new one
+ * leaves free.  cnt grows with what the new structure takes.
+ */
+int
+qcow2_rebuild_refcounts(struct qcow2 *q, uint32_t **cnt, uint64_t *ncl,
+    const uint64_t *old, size_t nold)
 {
-	struct qcow2 *q = ct->q;
-	uint8_t h[QCOW2_SNAP_HDR];
-	uint64_t pos;
-	uint32_t i;
+	struct layout l;
+	uint64_t need, nt, c, i;
+	int64_t t;
+	int rv = -1;
 
-	if (q->nb_snapshots == 0)
-		return (0);
-	if (count_range(ct, q->snapshots_offset, q->snapshots_size,
-	    "snapshot table") == -1)
-		return (-1);
-	pos = q->snapshots_offset;
-	for (i = 0; i < q->nb_snapshots; i++) {
-		if (host_pread(q->fd, h, sizeof(h), pos) == -1)
-			return (-1);
-		if (count_l1(ct, ld64(h), ld32(h + 8)) == -1)
-			return (-1);
-		pos += QCOW2_SNAP_HDR + (uint64_t)ld32(h + 36) +
-		    ld16(h + 12) + ld16(h + 14);
-		pos = (pos + 7) & ~7ull;
+	memset(&l, 0, sizeof(l));
+	l.q = q;
+	l.cnt = cnt;
+	l.ncl = ncl;
+	l.limit = QCOW2_OFFSET_MASK >> q->cluster_bits;
+	if (place_blocks(&l, 0) == -1)
+		goto out;
+	/* The table's own clusters may need blocks that make it longer. */
+	for (;;) {
+		need = tab_used(&l);
+		nt = (need * 8 + q->cluster_size - 1) >> q->cluster_bits;
+		if (nt == 0)
+			nt = 1;
+		if ((nt << q->cluster_bits) > QCOW2_MAX_REFT_BYTES) {
+			errno = ENOSPC;
+			goto out;
+		}
+		if ((t = claim_run(&l, nt)) == -1 ||
+		    place_blocks(&l, (uint64_t)t >> q->rb_bits) == -1)
+			goto out;
+		if (tab_used(&l) <= (nt << q->cluster_bits) / 8)
+			break;
+		for (c = (uint64_t)t; c < (uint64_t)t + nt; c++)
+			(*cnt)[c] = 0;
 	}
-	return (0);
+	for (i = 0; i < nold; i++)
+		if (old[i] < *ncl && (*cnt)[old[i]] > 0)
+			(*cnt)[old[i]]--;
+	rv = write_structure(&l, (uint64_t)t << q->cluster_bits, nt);
+out:
+	free(l.tab);
+	return (rv);
 }
 
-static int
-count_all(struct counter *ct)
-{
-	struct qcow2 *q = ct->q;
-	uint64_t i, off;
-
-	if (count_range(ct, 0, q->cluster_size, "header") == -1)
-		return (-1);
-	if (count_l1(ct, q->l1_offset, q->l1_size) == -1)
-		return (-1);
-	if (count_range(ct, q->reft_offset, (uint64_t)q->reft_clusters <<
-	    q->cluster_bits, "refcount table") == -1)
-		return (-1);
-	for (i = 0; i < q->reft_size; i++) {
-		off = q->reft[i] & QCOW2_REFT_MASK;
-		if (off != 0 && count_range(ct, off, q->cluster_size,
-		    "refcount block") == -1)
-			return (-1);
-	}
-	return (count_snapshots(ct));
-}
-
+/*
+ * A dirty image opened read-write: fix every refcount and COPIED flag as
+ * `qemu-img check -r all` would, and refuse the image if anything is left.
+ */
 int
 qcow2_repair(struct qcow2 *q, char *err, size_t errlen)
 {
-	struct counter ct;
-	uint64_t c, have, want;
-	int lazy = q->lazy, rv = -1;
+	struct qcow2_check_result res;
 
-	memset(&ct, 0, sizeof(ct));
-	ct.q = q;
-	ct.err = err;
-	ct.errlen = errlen;
-	q->rep_len = q->end >> q->cluster_bits;
-	if ((q->rep = calloc(q->rep_len ? q->rep_len : 1,
-	    sizeof(*q->rep))) == NULL ||
-	    (ct.l2 = malloc(q->cluster_size)) == NULL) {
-		qerr(err, errlen, q->name, "out of memory for the refcount "
-		    "rebuild");
-		goto out;
+	if (qcow2_check_run(q, QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS, &res,
+	    NULL, NULL) == -1) {
+		qerr(err, errlen, q->name, "dirty image: repairing the "
+		    "refcounts: %s", strerror(errno));
+		return (-1);
 	}
-	if (count_all(&ct) == -1)
-		goto out;
-	/* The dirty bit covers every step: no ordering syncs until done. */
-	q->lazy = 1;
-	q->touched = 1;
-	for (c = 0; c < (q->end >> q->cluster_bits); c++) {
-		want = c < q->rep_len ? q->rep[c] : 0;
-		if (refcount_get(q, c, &have) == -1)
-			goto ioerr;
-		if (have != want && refcount_set(q, c, want) == -1)
-			goto ioerr;
+	if (res.corruptions != 0 || res.check_errors != 0) {
+		qerr(err, errlen, q->name, "dirty image: %" PRId64 " errors "
+		    "remain after repair", res.corruptions + res.check_errors);
+		errno = EINVAL;
+		return (-1);
 	}
-	if (tcache_flush(q->rc) == -1 || hostio_fdatasync(q->fd) == -1)
-		goto ioerr;
-	q->free_hint = 1;
-	if (qcow2_write_incompat(q, q->incompat & ~QCOW2_INCOMPAT_DIRTY) ==
-	    -1)
-		goto ioerr;
-	q->touched = 0;
-	rv = 0;
-	goto out;
-ioerr:
-	qerr(err, errlen, q->name, "rebuilding refcounts: %s",
-	    strerror(errno));
-out:
-	q->lazy = lazy;
-	free(q->rep);
-	q->rep = NULL;
-	q->rep_len = 0;
-	free(ct.l2);
-	return (rv);
+	return (0);
 }

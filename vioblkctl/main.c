@@ -16,13 +16,15 @@ size_t	ctl_cache_bytes;	/* 0: the layer's default */
 struct command {
 	const char	*name;
 	int		(*fn)(int, char **);
+	int		 status;	/* fn returns the exit status itself */
 };
 
 static const struct command commands[] = {
-	{ "create",	cmd_create },
-	{ "info",	cmd_info },
-	{ "map",	cmd_map },
-	{ "convert",	cmd_convert },
+	{ "create",	cmd_create,	0 },
+	{ "info",	cmd_info,	0 },
+	{ "map",	cmd_map,	0 },
+	{ "convert",	cmd_convert,	0 },
+	{ "check",	cmd_check,	1 },
 };
 
 void
@@ -35,7 +37,8 @@ usage(void)
 	    "                        [-s size] image\n"
 	    "       vioblkctl info [--json] image\n"
 	    "       vioblkctl map --json image\n"
-	    "       vioblkctl convert [-p] [-O raw|qcow2] src dst\n");
+	    "       vioblkctl convert [-p] [-O raw|qcow2] src dst\n"
+	    "       vioblkctl check [-r leaks|all] [--json] image\n");
 	exit(1);
 }
 
@@ -83,8 +86,11 @@ main(int argc, char *argv[])
 	if (argc < 2)
 		usage();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1) == 0 ? 0 : 1;
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (commands[i].status)
+			return commands[i].fn(argc - 1, argv + 1);
+		return commands[i].fn(argc - 1, argv + 1) == 0 ? 0 : 1;
 	}
 	warnx("%s: unknown command", argv[1]);
 	usage();

@@ -40,6 +40,8 @@ int	cmd_create(int, char **);
 int	cmd_info(int, char **);
 int	cmd_map(int, char **);
 int	cmd_convert(int, char **);
+/* check returns its exit status, as qemu-img check: 0 to 3, or 63. */
+int	cmd_check(int, char **);
 
 void	usage(void) __attribute__((__noreturn__));
 /* info and map: [--json] image; returns the image, exits on bad usage. */
