@@ -76,14 +76,6 @@ refblock_set(uint8_t *b, unsigned int order, uint64_t idx, uint64_t v)
 	}
 }
 
-static int
-barrier(struct qcow2 *q)
-{
-	if (q->lazy)
-		return (0);
-	return (hostio_fdatasync(q->fd));
-}
-
 static uint64_t
 block_of(const struct qcow2 *q, uint64_t ti)
 {
@@ -228,7 +220,8 @@ grow_reftable(struct qcow2 *q, uint64_t need)
 	if (host_pwrite(q->fd, tbuf, tbytes, (a + nb) << q->cluster_bits) ==
 	    -1)
 		goto out;
-	if (tcache_flush(q->rc) == -1 || barrier(q) == -1)
+	/* Lazy refcounts or not, the header must not point at garbage. */
+	if (tcache_flush(q->rc) == -1 || hostio_fdatasync(q->fd) == -1)
 		goto out;
 	st64(hb, (a + nb) << q->cluster_bits);
 	st32(hb + 8, nt);
@@ -293,17 +286,19 @@ ensure_block(struct qcow2 *q, uint64_t ti, uint64_t xs, uint64_t xn)
 	if ((buf = calloc(1, q->cluster_size)) == NULL)
 		return (-1);
 	refblock_set(buf, q->refcount_order, c - base, 1);
+	/* The block reaches the disk before the table entry, lazy or not. */
 	if (mark_repair(q, c, 1) == -1 ||
 	    host_pwrite(q->fd, buf, q->cluster_size, c << q->cluster_bits) ==
-	    -1 || barrier(q) == -1) {
+	    -1 || hostio_fdatasync(q->fd) == -1) {
 		free(buf);
 		return (-1);
 	}
 	free(buf);
-	q->reft[ti] = c << q->cluster_bits;
-	if (host_pwrite64(q->fd, q->reft[ti], q->reft_offset + ti * 8) ==
-	    -1)
+	/* As for L1 entries: memory changes only once the disk has. */
+	if (host_pwrite64(q->fd, c << q->cluster_bits, q->reft_offset +
+	    ti * 8) == -1)
 		return (-1);
+	q->reft[ti] = c << q->cluster_bits;
 	bump_end(q, c + 1);
 	return (0);
 }
@@ -336,6 +331,37 @@ refcount_set(struct qcow2 *q, uint64_t c, uint64_t v)
 }
 
 /*
+ * A cluster whose last reference was dropped in a table not yet on disk:
+ * until that table is written, the disk still points at it, and new bytes
+ * in it would show through there after a crash.
+ */
+static void
+note_freed(struct qcow2 *q, uint64_t c)
+{
+	if (q->freed_hi == 0) {
+		q->freed_lo = c;
+		q->freed_hi = c + 1;
+		return;
+	}
+	if (c < q->freed_lo)
+		q->freed_lo = c;
+	if (c >= q->freed_hi)
+		q->freed_hi = c + 1;
+}
+
+/* Before reusing a freed cluster, write out the tables that freed it. */
+static int
+settle_freed(struct qcow2 *q, uint64_t c, uint64_t n)
+{
+	if (q->freed_hi == 0 || c >= q->freed_hi || c + n <= q->freed_lo)
+		return (0);
+	if (tcache_flush(q->l2c) == -1 || hostio_fdatasync(q->fd) == -1)
+		return (-1);
+	q->freed_hi = 0;
+	return (0);
+}
+
+/*
  * Add `delta` to a refcount.  Lowering waits, through the cache
  * dependency, until the tables that dropped the reference are on disk.
  */
@@ -354,8 +380,10 @@ refcount_update(struct qcow2 *q, uint64_t c, int64_t delta)
 		if (!q->lazy && tcache_set_dependency(q->rc, q->l2c) == -1)
 			return (-1);
 		v -= (uint64_t)-delta;
-		if (v == 0)
+		if (v == 0) {
 			tcache_forget(q->l2c, c << q->cluster_bits);
+			note_freed(q, c);
+		}
 	} else {
 		if (q->refcount_max - v < (uint64_t)delta) {
 			errno = ERANGE;
@@ -423,6 +451,8 @@ cluster_alloc(struct qcow2 *q, uint64_t n)
 			run = 0;
 		}
 	}
+	if (settle_freed(q, c, n) == -1)
+		return (-1);
 	bump_end(q, c + n);
 	for (ti = c >> q->rb_bits; ti <= (c + n - 1) >> q->rb_bits; ti++)
 		if (ensure_block(q, ti, c, n) == -1)

@@ -21,14 +21,6 @@
 /* Clusters allocated per pwritev: 16 MiB with 64 KiB clusters. */
 #define WRITE_BATCH_MAX		256
 
-static int
-barrier(struct qcow2 *q)
-{
-	if (q->lazy)
-		return (0);
-	return (hostio_fdatasync(q->fd));
-}
-
 /* The first modification: clear what we do not maintain, mark dirty. */
 int
 qcow2_touch(struct qcow2 *q)
@@ -93,14 +85,26 @@ l2_for_write(struct qcow2 *q, uint64_t l1i, int create, uint64_t *l2off)
 	} else
 		memset(te->buf, 0, q->cluster_size);
 	tcache_dirty(q->l2c, te);
-	if (tcache_write_entry(q->l2c, te) == -1 || barrier(q) == -1) {
+	/*
+	 * The table must be on disk before the L1 entry that points at it,
+	 * lazy refcounts or not: a reused cluster holds old bytes that
+	 * would read as L2 entries.
+	 */
+	if (tcache_write_entry(q->l2c, te) == -1 ||
+	    hostio_fdatasync(q->fd) == -1) {
 		tcache_put(q->l2c, te);
 		return (-1);
 	}
 	tcache_put(q->l2c, te);
-	q->l1[l1i] = (uint64_t)n | QCOW2_OFLAG_COPIED;
-	if (host_pwrite64(q->fd, q->l1[l1i], q->l1_offset + l1i * 8) == -1)
+	/*
+	 * The table in memory follows the disk: were it changed first, a
+	 * failed write would leave later writes going into a table the
+	 * disk does not point at, lost at the next open.
+	 */
+	if (host_pwrite64(q->fd, (uint64_t)n | QCOW2_OFLAG_COPIED,
+	    q->l1_offset + l1i * 8) == -1)
 		return (-1);
+	q->l1[l1i] = (uint64_t)n | QCOW2_OFLAG_COPIED;
 	if (old != 0) {
 		q->rc->barrier = 1;
 		if (refcount_update(q, old >> q->cluster_bits, -1) == -1)
@@ -274,7 +278,16 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 			tcache_put(q->l2c, te);
 			return (-1);
 		}
-		if (!q->lazy && tcache_set_dependency(q->l2c, q->rc) == -1) {
+		/*
+		 * The data, head and tail copies included, goes to disk before
+		 * the L2 entries that point at it: otherwise a crash could show
+		 * a reused cluster's old bytes, or lose the copied head and
+		 * tail that a flush had made safe.  Without lazy refcounts the
+		 * refcount dependency gives that sync; with them, ask for it.
+		 */
+		if (q->lazy)
+			q->l2c->barrier = 1;
+		else if (tcache_set_dependency(q->l2c, q->rc) == -1) {
 			tcache_put(q->l2c, te);
 			return (-1);
 		}
@@ -416,6 +429,7 @@ qcow2_flush(struct qcow2 *q)
 		return (-1);
 	if (hostio_fdatasync(q->fd) == -1)
 		return (-1);
+	q->freed_hi = 0;
 	if (q->lazy && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
 		if (qcow2_write_incompat(q, q->incompat &
 		    ~QCOW2_INCOMPAT_DIRTY) == -1)
