@@ -20,6 +20,10 @@
 /* Refcount blocks are touched far less often than L2 tables. */
 #define REFCACHE_SHARE		4	/* refcount blocks get 1/4 of the budget */
 
+/* Bits of table entries that qcow2.rst reserves: they must be zero. */
+#define L1_RESERVED		0x7f000000000001ffull	/* bits 0-8, 56-62 */
+#define REFT_RESERVED		0x00000000000001ffull	/* bits 0-8 */
+
 struct range {
 	uint64_t	 off;
 	uint64_t	 len;
@@ -143,8 +147,13 @@ parse_extensions(struct qcow2 *q, const uint8_t *c0, size_t end, char *err,
 	return (0);
 }
 
+/*
+ * Walk the snapshot table: each entry inside the file, each snapshot's L1
+ * table aligned and inside the file.  With `l1s`, also note where each
+ * snapshot's L1 table lies (nb_snapshots entries).
+ */
 static int
-check_snapshots(struct qcow2 *q, char *err, size_t errlen)
+check_snapshots(struct qcow2 *q, struct range *l1s, char *err, size_t errlen)
 {
 	uint8_t h[QCOW2_SNAP_HDR];
 	uint64_t pos, l1off, l1bytes;
@@ -184,6 +193,9 @@ check_snapshots(struct qcow2 *q, char *err, size_t errlen)
 		if (check_table(q, "snapshot L1 table", l1off, l1bytes, err,
 		    errlen) == -1)
 			return (-1);
+		if (l1s != NULL)
+			l1s[i] = (struct range){ l1off, l1bytes,
+			    "snapshot L1 table" };
 		pos += QCOW2_SNAP_HDR + (uint64_t)extra + idlen + namelen;
 		if (pos - q->snapshots_offset > QCOW2_MAX_SNAPSHOTS * 1024ull
 		    || !in_file(q, pos, 0)) {
@@ -340,8 +352,12 @@ qcow2_parse(struct qcow2 *q, int fd, const char *name, int rdonly,
 			    " bytes, over %d", bfs, QCOW2_BASE_NAME_MAX);
 			goto inval;
 		}
-		if (bfo >= c0len || bfs > c0len - bfo ||
-		    bfo < q->header_length) {
+		if (bfo < q->header_length) {
+			qerr(err, errlen, name, "base name at 0x%" PRIx64
+			    " overlaps the header", bfo);
+			goto inval;
+		}
+		if (bfo >= c0len || bfs > c0len - bfo) {
 			qerr(err, errlen, name, "base name at 0x%" PRIx64
 			    " runs past its cluster", bfo);
 			goto inval;
@@ -419,7 +435,7 @@ qcow2_parse(struct qcow2 *q, int fd, const char *name, int rdonly,
 	    (uint64_t)q->reft_clusters << q->cluster_bits, err,
 	    errlen) == -1)
 		goto inval;
-	if (check_snapshots(q, err, errlen) == -1)
+	if (check_snapshots(q, NULL, err, errlen) == -1)
 		goto inval;
 	if (check_overlaps(q, err, errlen) == -1)
 		goto inval;
@@ -435,13 +451,14 @@ fail:
 
 /*
  * Read the table `name` of n entries at `at` into tab, through buf (n * 8
- * bytes); each entry that is set (under mask) must be the offset of a
- * cluster-sized `what` inside the file.
+ * bytes); no entry may have a `reserved` bit set, and each that is set
+ * (under mask) must be the offset of a cluster-sized `what` inside the
+ * file.
  */
 static int
 load_table(struct qcow2 *q, const char *name, uint64_t at, uint64_t n,
-    uint8_t *buf, uint64_t *tab, uint64_t mask, const char *what,
-    char *err, size_t errlen)
+    uint8_t *buf, uint64_t *tab, uint64_t mask, uint64_t reserved,
+    const char *what, char *err, size_t errlen)
 {
 	uint64_t i, off;
 
@@ -452,6 +469,12 @@ load_table(struct qcow2 *q, const char *name, uint64_t at, uint64_t n,
 	}
 	for (i = 0; i < n; i++) {
 		tab[i] = ld64(buf + i * 8);
+		if (tab[i] & reserved) {
+			qerr(err, errlen, q->name, "%s entry %" PRIu64 " has "
+			    "reserved bits set", name, i);
+			errno = EINVAL;
+			return (-1);
+		}
 		off = tab[i] & mask;
 		if (off == 0)
 			continue;
@@ -462,6 +485,147 @@ load_table(struct qcow2 *q, const char *name, uint64_t at, uint64_t n,
 		}
 	}
 	return (0);
+}
+
+static int
+cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return (x->off < y->off ? -1 : x->off > y->off);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * The metadata that the header places, sorted and in whole clusters: the
+ * header's cluster, the L1 table, the refcount table, the snapshot table
+ * and each snapshot's L1 table.  None may overlap another.
+ */
+static struct range *
+fixed_tables(struct qcow2 *q, size_t *np, char *err, size_t errlen)
+{
+	struct range *r;
+	uint64_t cm = q->cluster_size - 1, end = 0;
+	size_t i, k, n = 0, last = 0;
+
+	if ((r = calloc(q->nb_snapshots + 4, sizeof(*r))) == NULL) {
+		qerr(err, errlen, q->name, "out of memory for its tables");
+		return (NULL);
+	}
+	r[n++] = (struct range){ 0, q->cluster_size, "the header" };
+	r[n++] = (struct range){ q->l1_offset, (uint64_t)q->l1_size * 8,
+	    "L1 table" };
+	r[n++] = (struct range){ q->reft_offset, q->reft_size * 8,
+	    "refcount table" };
+	if (q->nb_snapshots > 0) {
+		r[n++] = (struct range){ q->snapshots_offset,
+		    q->snapshots_size, "snapshot table" };
+		if (check_snapshots(q, r + n, err, errlen) == -1) {
+			free(r);
+			return (NULL);
+		}
+		n += q->nb_snapshots;
+	}
+	/* Every offset is aligned and inside the file: no sum wraps.  An
+	 * empty table takes no room. */
+	for (i = 0, k = 0; i < n; i++) {
+		r[i].len = (r[i].len + cm) & ~cm;
+		if (r[i].len > 0)
+			r[k++] = r[i];
+	}
+	n = k;
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && r[i].off < end) {
+			qerr(err, errlen, q->name, "%s at 0x%" PRIx64
+			    " overlaps %s", r[i].what, r[i].off,
+			    r[last].what);
+			free(r);
+			return (NULL);
+		}
+		end = r[i].off + r[i].len;
+		last = i;
+	}
+	*np = n;
+	return (r);
+}
+
+/* The fixed table holding cluster `off`, or NULL. */
+static const struct range *
+fixed_at(const struct range *r, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = n, mid;
+
+	/* The ranges are sorted and disjoint: only the last one that
+	 * starts at or before off can hold it. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r[mid].off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || off - r[lo - 1].off >= r[lo - 1].len)
+		return (NULL);
+	return (&r[lo - 1]);
+}
+
+/*
+ * Every L2 table and refcount block has a cluster of its own: a table
+ * that shared one with other metadata would be rewritten through both.
+ */
+static int
+check_table_overlaps(struct qcow2 *q, char *err, size_t errlen)
+{
+	static const char *const kind[] = { "L2 table", "refcount block" };
+	const struct range *f;
+	struct range *fixed;
+	uint64_t *t, off, i, n = 0;
+	size_t nfixed;
+	int rv = -1;
+
+	if ((fixed = fixed_tables(q, &nfixed, err, errlen)) == NULL)
+		return (-1);
+	if ((t = calloc((uint64_t)q->l1_size + q->reft_size + 1,
+	    sizeof(*t))) == NULL) {
+		qerr(err, errlen, q->name, "out of memory for its tables");
+		free(fixed);
+		return (-1);
+	}
+	/* Offsets are cluster-aligned: bit 0 says which kind it is. */
+	for (i = 0; i < q->l1_size; i++)
+		if ((off = q->l1[i] & QCOW2_OFFSET_MASK) != 0)
+			t[n++] = off;
+	for (i = 0; i < q->reft_size; i++)
+		if ((off = q->reft[i] & QCOW2_REFT_MASK) != 0)
+			t[n++] = off | 1;
+	qsort(t, n, sizeof(*t), cmp_u64);
+	for (i = 0; i < n; i++) {
+		off = t[i] & ~1ull;
+		if (i > 0 && (t[i - 1] & ~1ull) == off) {
+			qerr(err, errlen, q->name, "%s at 0x%" PRIx64
+			    " overlaps %s", kind[t[i - 1] & 1], off,
+			    kind[t[i] & 1]);
+			goto out;
+		}
+		if ((f = fixed_at(fixed, nfixed, off)) != NULL) {
+			qerr(err, errlen, q->name, "%s at 0x%" PRIx64
+			    " overlaps %s", kind[t[i] & 1], off, f->what);
+			goto out;
+		}
+	}
+	rv = 0;
+out:
+	free(t);
+	free(fixed);
+	return (rv);
 }
 
 int
@@ -477,8 +641,9 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 	if (nbytes > 0) {
 		if ((buf = malloc(nbytes)) == NULL)
 			goto nomem;
-		if (load_table(q, "L1 table", q->l1_offset, q->l1_size, buf,
-		    q->l1, QCOW2_OFFSET_MASK, "L2 table", err, errlen) == -1)
+		if (load_table(q, "L1", q->l1_offset, q->l1_size, buf,
+		    q->l1, QCOW2_OFFSET_MASK, L1_RESERVED, "L2 table", err,
+		    errlen) == -1)
 			goto fail;
 		free(buf);
 		buf = NULL;
@@ -490,11 +655,15 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 	    NULL)
 		goto nomem;
 	if (load_table(q, "refcount table", q->reft_offset, q->reft_size,
-	    buf, q->reft, QCOW2_REFT_MASK, "refcount block", err,
-	    errlen) == -1)
+	    buf, q->reft, QCOW2_REFT_MASK, REFT_RESERVED, "refcount block",
+	    err, errlen) == -1)
 		goto fail;
 	free(buf);
 	buf = NULL;
+	if (check_table_overlaps(q, err, errlen) == -1) {
+		errno = EINVAL;
+		goto fail;
+	}
 
 	if (cache_bytes == 0)
 		cache_bytes = BACKING_CACHE_DEFAULT;

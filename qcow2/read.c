@@ -14,6 +14,7 @@
 #include "qcow2/qcow2.h"
 
 enum ctype {
+	CT_INVALID,	/* reserved bits set: the entry means nothing */
 	CT_UNALLOC,
 	CT_ZERO,
 	CT_DATA,
@@ -25,6 +26,8 @@ classify(const struct qcow2 *q, uint64_t e)
 {
 	if (e & QCOW2_OFLAG_COMPRESSED)
 		return (CT_COMPRESSED);
+	if (e & QCOW2_L2_RESERVED)
+		return (CT_INVALID);
 	if (q->version >= 3 && (e & QCOW2_OFLAG_ZERO))
 		return (CT_ZERO);
 	if ((e & QCOW2_OFFSET_MASK) == 0)
@@ -110,8 +113,10 @@ qcow2_read(struct backing *b, size_t idx, struct iovcur *cur, uint64_t off,
 		t = classify(q, e);
 		run = cs - incl;
 		host = 0;
-		if (t == CT_DATA && data_offset(q, e, &host) == -1) {
+		if (t == CT_INVALID ||
+		    (t == CT_DATA && data_offset(q, e, &host) == -1)) {
 			tcache_put(q->l2c, te);
+			errno = EIO;
 			return (-1);
 		}
 		h2 = host;
@@ -184,7 +189,10 @@ chain_read(struct backing *b, size_t idx, struct iovcur *cur, uint64_t off,
 	return (0);
 }
 
-/* The L2 entry of the top image for guest offset `off`; 0 if none. */
+/*
+ * The L2 entry of the top image for guest offset `off`; 0 if none.  An
+ * entry with reserved bits set fails with EIO.
+ */
 int
 qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry)
 {
@@ -201,6 +209,11 @@ qcow2_l2_lookup(struct qcow2 *q, uint64_t off, uint64_t *entry)
 		return (-1);
 	*entry = ld64(te->buf + l2i * 8);
 	tcache_put(q->l2c, te);
+	if (classify(q, *entry) == CT_INVALID) {
+		*entry = 0;
+		errno = EIO;
+		return (-1);
+	}
 	return (0);
 }
 
@@ -233,6 +246,9 @@ qcow2_read_cluster_part(struct backing *b, uint64_t e, uint64_t vcluster,
 		if (data_offset(q, e, &host) == -1)
 			return (-1);
 		return (host_pread(q->fd, dst, len, host + from));
+	case CT_INVALID:
+		errno = EIO;
+		return (-1);
 	default:
 		iov.iov_base = dst;
 		iov.iov_len = len;

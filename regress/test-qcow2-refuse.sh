@@ -13,28 +13,7 @@ set -u
 TO="timeout -k 5 60"
 QDUMP=$B/regress/tools/qdump
 
-# put FILE OFFSET HEX: overwrite bytes in place.  dash's printf knows
-# octal escapes only, so each hex pair becomes one.
-put()
-{
-	s=$3
-	esc=
-	while [ -n "$s" ]; do
-		esc="$esc$(printf '\\%03o' "0x${s%"${s#??}"}")"
-		s=${s#??}
-	done
-	printf "$esc" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
-}
-be32() { printf '%08x' "$1"; }
-be64() { printf '%016x' "$1"; }
-# get64 FILE OFFSET: a big-endian 64-bit field without its top byte (the
-# flags of table entries; sh arithmetic would overflow on bit 63).
-get64()
-{
-	h=$(od -An -tx1 -j "$2" -N8 "$1" | tr -d ' \n')
-	echo $((0x${h#??}))
-}
-get32() { echo $((0x$(od -An -tx1 -j "$2" -N4 "$1" | tr -d ' \n'))); }
+. regress/image.subr
 
 # A good v3 image with data, so that an L2 table and data clusters exist:
 # header in cluster 0, refcount table, refcount block, L1, L2, data.
