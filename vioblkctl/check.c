@@ -29,23 +29,6 @@ note_stderr(void *arg, const char *line)
 	fprintf(stderr, "%s\n", line);
 }
 
-static void
-print_json_string(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 /* The keys in the order qemu-img prints them; zero counts are left out
  * as it leaves them out, but check-errors is always there. */
 static void
@@ -80,7 +63,7 @@ print_json(const char *image, const struct qcow2_check_result *r)
 		printf("    \"compressed-clusters\": %llu,\n",
 		    (unsigned long long)r->compressed_clusters);
 	printf("    \"filename\": ");
-	print_json_string(image);
+	json_string(image);
 	printf(",\n    \"format\": \"qcow2\"\n}\n");
 }
 

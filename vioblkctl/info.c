@@ -35,23 +35,6 @@ truefalse(int v)
 }
 
 static void
-json_string(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-static void
 info_text(const struct chain *c, size_t i, const struct backing_info *in)
 {
 	printf("image: %s\n", c->names[i]);

@@ -42,6 +42,24 @@ usage(void)
 	exit(1);
 }
 
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+void
+json_string(const char *s)
+{
+	const unsigned char	*p;
+
+	putchar('"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
 /* The arguments of info and map, [--json] image: the image's name. */
 const char *
 json_image_args(int argc, char *argv[], int *json)

@@ -44,6 +44,8 @@ int	cmd_convert(int, char **);
 int	cmd_check(int, char **);
 
 void	usage(void) __attribute__((__noreturn__));
+/* Print a string as a JSON string. */
+void	json_string(const char *);
 /* info and map: [--json] image; returns the image, exits on bad usage. */
 const char *json_image_args(int, char **, int *json);
 

@@ -54,6 +54,7 @@
 #include <imsg.h>
 
 #include "imsg-proto/proto.h"
+#include "regress/vmm/clock.h"
 #include "regress/vmm/gmem.h"
 #include "regress/vmm/killmodel.h"
 #include "regress/vmm/rng.h"
@@ -222,15 +223,6 @@ usage(void)
 	    "       killtest [-w] [-x command] -i model open -- vioblk "
 	    "[arg ...] image\n");
 	exit(2);
-}
-
-static long long
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * NSEC + ts.tv_nsec;
 }
 
 static uint64_t
@@ -755,13 +747,13 @@ round_trigger(struct round *r, uint32_t type, enum landing *l)
 
 	*l = L_COUNT;
 	if (r->plan == PLAN_CATCH && r->issued == r->count) {
-		until = now_ns() + PLAN_CATCH_US * 1000LL;
+		until = clock_ns() + PLAN_CATCH_US * 1000LL;
 		do {
 			/* The landings up to L_WRITE write or sync. */
 			*l = landing(child, r->size0);
 			if (*l <= L_WRITE)
 				return 1;
-		} while (now_ns() < until);
+		} while (clock_ns() < until);
 		*l = L_COUNT;
 		return 1;
 	}
@@ -770,8 +762,8 @@ round_trigger(struct round *r, uint32_t type, enum landing *l)
 	    type != VDRV_T_FLUSH && r->writes == r->count)))
 		return 0;
 	/* A spin, not a sleep: sleeps are coarser than a write. */
-	until = now_ns() + r->delay_ns;
-	while (now_ns() < until)
+	until = clock_ns() + r->delay_ns;
+	while (clock_ns() < until)
 		;
 	return 1;
 }
@@ -785,11 +777,11 @@ round_work(struct killmodel *km, struct round *r)
 	enum landing	 l;
 	int		 rv;
 
-	r->deadline += now_ns();
+	r->deadline += clock_ns();
 	for (;;) {
 		if (r->plan == PLAN_COUNT && r->completed >= r->count)
 			break;
-		if (r->plan == PLAN_TIME && now_ns() >= r->deadline)
+		if (r->plan == PLAN_TIME && clock_ns() >= r->deadline)
 			break;
 		if (r->issued >= ROUND_REQUESTS_MAX)
 			break;
@@ -811,7 +803,7 @@ round_work(struct killmodel *km, struct round *r)
 		}
 		left = TIMEOUT_MS;
 		if (r->plan == PLAN_TIME)
-			left = (r->deadline - now_ns()) / 1000000;
+			left = (r->deadline - clock_ns()) / 1000000;
 		if (r->inflight == 0) {
 			printf("# no request fits\n");
 			return -1;

@@ -51,6 +51,7 @@
 #include <imsg.h>
 
 #include "imsg-proto/proto.h"
+#include "regress/vmm/clock.h"
 #include "regress/vmm/vmm.h"
 
 /* Each blocking action's time limit unless -t says otherwise. */
@@ -83,15 +84,6 @@ fail(const char *action, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return -1;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -218,10 +210,10 @@ act_send(const char *action, char *spec)
 static int
 find_child(void)
 {
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = clock_ms() + timeout_ms;
 
 	while (child == 0 && (child = vmm_child_pid(&vmm)) == 0) {
-		if (now_ms() >= deadline)
+		if (clock_ms() >= deadline)
 			return -1;
 		usleep(POLL_STEP_MS * 1000);
 	}
@@ -263,7 +255,7 @@ act_run(const char *action, const char *cmd)
 static int
 reap_stragglers(void)
 {
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = clock_ms() + timeout_ms;
 	pid_t		r, pid;
 	int		status, left = 0;
 
@@ -273,12 +265,12 @@ reap_stragglers(void)
 			return left;
 		if (r > 0)
 			continue;
-		if (now_ms() >= deadline) {
+		if (clock_ms() >= deadline) {
 			if ((pid = vmm_find_child(getpid())) != 0) {
 				kill(pid, SIGKILL);
 				left++;
 			}
-			if (now_ms() >= deadline + timeout_ms)
+			if (clock_ms() >= deadline + timeout_ms)
 				return left;
 		}
 		usleep(POLL_STEP_MS * 1000);
@@ -345,14 +337,14 @@ act(char *action)
 			return fail(action, "no child");
 		printf("child %ld\n", (long)child);
 	} else if (strcmp(name, "childgone") == 0) {
-		long long deadline = now_ms() + timeout_ms;
+		long long deadline = clock_ms() + timeout_ms;
 
 		if (child == 0)
 			return fail(action, "no child seen yet");
 		while (vmm_alive(child)) {
 			/* Reparented here once its parent died: reap it. */
 			waitpid(child, NULL, WNOHANG);
-			if (now_ms() >= deadline)
+			if (clock_ms() >= deadline)
 				return fail(action, "child %ld still alive",
 				    (long)child);
 			usleep(POLL_STEP_MS * 1000);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "regress/vmm/clock.h"
 #include "regress/vmm/runcmd.h"
 
 /* How often the wait looks again: short, qemu-img check takes ~10 ms. */
@@ -21,19 +22,10 @@
 #define EXIT_NOT_RUN		127
 #define EXIT_SIGNAL_BASE	128
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 runcmd(char *const argv[], const char *out, int timeout_ms)
 {
-	long long	 deadline = now_ms() + timeout_ms;
+	long long	 deadline = clock_ms() + timeout_ms;
 	pid_t		 pid, r;
 	int		 status, fd;
 
@@ -66,7 +58,7 @@ runcmd(char *const argv[], const char *out, int timeout_ms)
 		}
 		if (r == pid)
 			break;
-		if (now_ms() >= deadline) {
+		if (clock_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) == -1 &&
 			    errno == EINTR)

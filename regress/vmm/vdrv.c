@@ -20,6 +20,7 @@
 #include <imsg.h>
 
 #include "imsg-proto/proto.h"
+#include "regress/vmm/clock.h"
 #include "regress/vmm/gmem.h"
 #include "regress/vmm/ring.h"
 #include "regress/vmm/vdrv.h"
@@ -51,24 +52,6 @@
 /* Request header and the room before the indirect table in meta. */
 #define HDR_LEN		16
 #define TABLE_OFF	64
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void
 st16(uint8_t *p, uint16_t v)
@@ -123,7 +106,7 @@ vdrv_read(struct vdrv *v, uint32_t off, uint32_t size, uint64_t *val)
 {
 	struct vioblk_io_read	io;
 	struct vmm_msg		m;
-	long long		deadline = now_ms() + VDRV_TIMEOUT_MS;
+	long long		deadline = clock_ms() + VDRV_TIMEOUT_MS;
 	int			t;
 
 	memset(&io, 0, sizeof(io));
@@ -132,7 +115,7 @@ vdrv_read(struct vdrv *v, uint32_t off, uint32_t size, uint64_t *val)
 	if (vmm_send(v->vmm, VIOBLK_IMSG_IO_READ, -1, &io, sizeof(io)) == -1)
 		return -1;
 	for (;;) {
-		if ((t = vdrv_msg(v, &m, (int)(deadline - now_ms()))) == -1) {
+		if ((t = vdrv_msg(v, &m, (int)(deadline - clock_ms()))) == -1) {
 			fprintf(stderr, "vdrv: no reply to IO_READ 0x%x: %s\n",
 			    off, strerror(errno));
 			return -1;
@@ -570,7 +553,7 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 {
 	struct pollfd	 pfd[2];
 	struct vmm_msg	 m;
-	long long	 deadline = now_ms() + timeout_ms, spin;
+	long long	 deadline = clock_ms() + timeout_ms, spin;
 	uint64_t	 count;
 	int		 left, r;
 
@@ -585,9 +568,9 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 		 * and no interrupt asked for while it watches.
 		 */
 		if (v->poll_ns > 0) {
-			spin = now_ns() + v->poll_ns;
+			spin = clock_ns() + v->poll_ns;
 			while (ld16(v->used + 2) == v->last_used &&
-			    now_ns() < spin)
+			    clock_ns() < spin)
 				;
 			if (ld16(v->used + 2) != v->last_used)
 				return 0;
@@ -598,7 +581,7 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (ld16(v->used + 2) != v->last_used)
 			return 0;
-		if ((left = (int)(deadline - now_ms())) <= 0) {
+		if ((left = (int)(deadline - clock_ms())) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}

@@ -23,6 +23,7 @@
 #include <imsg.h>
 
 #include "imsg-proto/proto.h"
+#include "regress/vmm/clock.h"
 #include "regress/vmm/vmm.h"
 
 /* Exit status of a process that died of a signal, as the shell reports. */
@@ -34,15 +35,6 @@
 /* Room for /proc/PID/stat and its first line. */
 #define PROC_PATH_LEN		64
 #define PROC_STAT_LEN		512
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 vmm_spawn(struct vmm *v, const char *path, char *const args[])
@@ -152,7 +144,7 @@ int
 vmm_recv(struct vmm *v, struct vmm_msg *m, int timeout_ms)
 {
 	struct pollfd	pfd;
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = clock_ms() + timeout_ms;
 	int		r, left;
 
 	if (v->fd == -1) {
@@ -162,7 +154,7 @@ vmm_recv(struct vmm *v, struct vmm_msg *m, int timeout_ms)
 	for (;;) {
 		if ((r = vmm_take(v, m)) != 0)
 			return r;
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - clock_ms());
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -258,7 +250,7 @@ vmm_exit_code(int status)
 int
 vmm_wait(struct vmm *v, int timeout_ms)
 {
-	long long	deadline = now_ms() + timeout_ms;
+	long long	deadline = clock_ms() + timeout_ms;
 	pid_t		r;
 
 	while (v->pid != 0) {
@@ -271,7 +263,7 @@ vmm_wait(struct vmm *v, int timeout_ms)
 			v->pid = 0;
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (clock_ms() >= deadline) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
