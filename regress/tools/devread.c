@@ -89,7 +89,7 @@ request(uint32_t type, uint64_t sector, uint8_t *buf, uint32_t len)
 {
 	struct vdrv_req	*r, *done;
 	uint64_t	 gpa = 0;
-	int		 bad, st;
+	int		 st;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
@@ -111,13 +111,10 @@ request(uint32_t type, uint64_t sector, uint8_t *buf, uint32_t len)
 		free(r);
 		return -1;
 	}
-	while ((done = vdrv_complete(&drv, &bad)) == NULL) {
-		if (bad || vdrv_wait(&drv, REQ_WAIT_MS) == -1) {
-			fprintf(stderr, "devread: %s at sector %llu: no "
-			    "completion\n", vdrv_type_name(type),
-			    (unsigned long long)sector);
-			return -1;
-		}
+	if ((done = vdrv_next(&drv, REQ_WAIT_MS)) == NULL) {
+		fprintf(stderr, "devread: %s at sector %llu: no completion\n",
+		    vdrv_type_name(type), (unsigned long long)sector);
+		return -1;
 	}
 	st = *done->status;
 	if (len > 0) {

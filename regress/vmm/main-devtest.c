@@ -251,7 +251,7 @@ one_request(uint32_t type, uint64_t sector, void *buf, uint32_t len,
 {
 	struct vdrv_req	*r, *done;
 	uint64_t	 gpa = 0;
-	int		 bad, st;
+	int		 st;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
@@ -277,12 +277,10 @@ one_request(uint32_t type, uint64_t sector, void *buf, uint32_t len,
 		free(r);
 		return -1;
 	}
-	while ((done = vdrv_complete(&drv, &bad)) == NULL) {
-		if (bad || vdrv_wait(&drv, BAD_WAIT_MS) == -1) {
-			fprintf(stderr, "devtest: %s: no completion\n",
-			    vdrv_type_name(type));
-			return -1;
-		}
+	if ((done = vdrv_next(&drv, BAD_WAIT_MS)) == NULL) {
+		fprintf(stderr, "devtest: %s: no completion\n",
+		    vdrv_type_name(type));
+		return -1;
 	}
 	st = *done->status;
 	if (len > 0) {

@@ -1068,7 +1068,7 @@ open_write(struct killmodel *km)
 	struct round	 r;
 	struct vdrv_req	*q;
 	struct kreq	*k;
-	int		 bad, i;
+	int		 i;
 
 	memset(&r, 0, sizeof(r));
 	if ((k = kreq_get()) == NULL)
@@ -1087,9 +1087,8 @@ open_write(struct killmodel *km)
 	if (kreq_go(k, &r) == -1)
 		return -1;
 	for (i = 0; i < 2; i++) {
-		while ((q = vdrv_complete(&drv, &bad)) == NULL)
-			if (bad || vdrv_wait(&drv, TIMEOUT_MS) == -1)
-				return -1;
+		if ((q = vdrv_next(&drv, TIMEOUT_MS)) == NULL)
+			return -1;
 		k = (struct kreq *)(void *)q;
 		if (*q->status != VDRV_S_OK) {
 			printf("# %s: status %u\n", vdrv_type_name(q->type),

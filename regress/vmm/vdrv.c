@@ -611,6 +611,18 @@ vdrv_wait(struct vdrv *v, int timeout_ms)
 	}
 }
 
+struct vdrv_req *
+vdrv_next(struct vdrv *v, int timeout_ms)
+{
+	struct vdrv_req	*r;
+	int		 bad = 0;
+
+	while ((r = vdrv_complete(v, &bad)) == NULL)
+		if (bad || vdrv_wait(v, timeout_ms) == -1)
+			return NULL;
+	return r;
+}
+
 const char *
 vdrv_type_name(uint32_t type)
 {

@@ -185,6 +185,12 @@ struct vdrv_req *vdrv_complete(struct vdrv *, int *bad);
  */
 int	 vdrv_wait(struct vdrv *, int timeout_ms);
 
+/*
+ * The next completed request, waiting up to timeout_ms for each interrupt;
+ * NULL when none comes or the used ring names no request in flight.
+ */
+struct vdrv_req *vdrv_next(struct vdrv *, int timeout_ms);
+
 /* Raw access for malformed rings. */
 void	 vdrv_desc_set(struct vdrv *, uint16_t i, uint64_t addr,
 	    uint32_t len, uint16_t flags, uint16_t next);
