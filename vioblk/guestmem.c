@@ -106,6 +106,15 @@ gm_add(struct guestmem *gm, uint64_t gpa, uint64_t size, int has_uaddr,
 		return gm_fail(err, errlen, EINVAL, "guest memory region "
 		    "0x%" PRIx64 ": offset 0x%" PRIx64 " + size 0x%" PRIx64
 		    " runs past the end of the file", gpa, offset, size);
+	for (i = 0; i < gm->nregions; i++) {
+		r = &gm->r[i];
+		if (r->dev == (uint64_t)st.st_dev &&
+		    r->ino == (uint64_t)st.st_ino &&
+		    gm_overlaps(offset, size, r->offset, r->size))
+			return gm_fail(err, errlen, EEXIST, "guest memory "
+			    "region 0x%" PRIx64 ": maps the same memory as "
+			    "region 0x%" PRIx64, gpa, r->gpa);
+	}
 
 	pagesize = sysconf(_SC_PAGESIZE);
 	if (pagesize <= 0)
@@ -133,6 +142,9 @@ gm_add(struct guestmem *gm, uint64_t gpa, uint64_t size, int has_uaddr,
 	r->size = size;
 	r->uaddr = uaddr;
 	r->has_uaddr = has_uaddr;
+	r->dev = (uint64_t)st.st_dev;
+	r->ino = (uint64_t)st.st_ino;
+	r->offset = offset;
 	r->map = map;
 	r->maplen = (size_t)maplen;
 	r->host = (uint8_t *)map + lead;

@@ -25,6 +25,9 @@ struct guestmem_region {
 	uint64_t	 size;		/* bytes, never 0 */
 	uint64_t	 uaddr;		/* front-end's address, if has_uaddr */
 	int		 has_uaddr;
+	uint64_t	 dev;		/* the file mapped, and where in it */
+	uint64_t	 ino;
+	uint64_t	 offset;
 	uint8_t		*host;		/* gpa maps here */
 	void		*map;		/* the mmap, page-aligned */
 	size_t		 maplen;
@@ -42,7 +45,10 @@ void	 guestmem_init(struct guestmem *);
  * Map `size` bytes of `fd` from `offset` as guest-physical [gpa, gpa+size).
  * The fd stays the caller's.  Refused: size 0, gpa + size or offset + size
  * past 2^64, a range beyond the end of the file, overlap with a region
- * already in the table, a full table, or a live table.
+ * already in the table, bytes of the file that another region maps
+ * already (no two addresses of one byte: what the device writes at one
+ * could then be what the driver hands over at the other), a full table,
+ * or a live table.
  */
 int	 guestmem_add(struct guestmem *, uint64_t gpa, uint64_t size, int fd,
 	    uint64_t offset, char *err, size_t errlen);

@@ -26,6 +26,7 @@ static int	vq_broken(struct virtqueue *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	*vq_ring(struct virtqueue *, uint64_t, uint64_t, uint64_t,
 		    const char *);
+static int	vq_overlap(const void *, uint64_t, const void *, uint64_t);
 static void	vq_desc_decode(struct vq_desc *, const uint8_t *);
 static int	vq_add_buf(struct virtqueue *, struct vq_chain *,
 		    const struct vq_desc *);
@@ -121,6 +122,15 @@ vq_ring(struct virtqueue *vq, uint64_t addr, uint64_t len, uint64_t align,
 	return p;
 }
 
+/* Do two ranges of host memory share a byte? */
+static int
+vq_overlap(const void *a, uint64_t alen, const void *b, uint64_t blen)
+{
+	uintptr_t	 pa = (uintptr_t)a, pb = (uintptr_t)b;
+
+	return pa < pb + blen && pb < pa + alen;
+}
+
 int
 vq_start(struct virtqueue *vq, int event_idx, int indirect, int resume)
 {
@@ -138,6 +148,18 @@ vq_start(struct virtqueue *vq, int event_idx, int indirect, int resume)
 	    (vq->used = vq_ring(vq, vq->used_addr, VQ_USED_BYTES(n),
 	    VQ_USED_ALIGN, "used")) == NULL)
 		return -1;
+	/*
+	 * What the device writes must not be what the driver hands over:
+	 * a used index written over the available index would offer the
+	 * device its own completions, for ever.
+	 */
+	if (vq_overlap(vq->used, VQ_USED_BYTES(n), vq->avail,
+	    VQ_AVAIL_BYTES(n)) ||
+	    vq_overlap(vq->used, VQ_USED_BYTES(n), vq->desc,
+	    VQ_DESC_BYTES(n)))
+		return vq_broken(vq, "used ring at 0x%llx overlaps the "
+		    "descriptor table or the available ring",
+		    (unsigned long long)vq->used_addr);
 	vq->event_idx = event_idx != 0;
 	vq->indirect = indirect != 0;
 	if (resume)
@@ -195,6 +217,12 @@ vq_add_buf(struct virtqueue *vq, struct vq_chain *c, const struct vq_desc *d)
 		iov->iov_base = guestmem_translate(vq->mem, d->addr, d->len);
 		if (iov->iov_base == NULL)
 			c->nunmapped++;
+		/* The device's writes there would make up requests. */
+		else if (writable && vq_overlap(iov->iov_base, d->len,
+		    vq->avail, VQ_AVAIL_BYTES(vq->size)))
+			return vq_broken(vq, "chain %u: device-writable buffer "
+			    "at 0x%llx over the available ring", c->head,
+			    (unsigned long long)d->addr);
 	}
 	if (writable)
 		c->nwrite++;

@@ -185,12 +185,13 @@ static void
 test_refuse_too_many(void **state)
 {
 	struct fixture	*f = *state;
-	int		 fd = memfd(4096);
+	int		 fd = memfd(GUESTMEM_REGIONS_MAX * 4096);
 	size_t		 i;
 
+	/* Each region its own page of the file: no byte mapped twice. */
 	for (i = f->gm.nregions; i < GUESTMEM_REGIONS_MAX; i++)
 		assert_int_equal(guestmem_add(&f->gm, 64 * MIB + i * 8192, 4096,
-		    fd, 0, f->err, sizeof(f->err)), 0);
+		    fd, i * 4096, f->err, sizeof(f->err)), 0);
 	errno = 0;
 	assert_int_equal(guestmem_add(&f->gm, 32 * MIB, 4096, fd, 0, f->err,
 	    sizeof(f->err)), -1);
@@ -201,6 +202,52 @@ test_refuse_too_many(void **state)
 		if (i > 0)
 			assert_true(f->gm.r[i - 1].gpa < f->gm.r[i].gpa);
 	}
+	close(fd);
+}
+
+/*
+ * No byte of a file behind two addresses: with the used ring at one and
+ * the available ring at the other, the device's own completions would
+ * offer it new requests for ever (found by fuzz-vhost-user).
+ */
+static void
+test_refuse_alias(void **state)
+{
+	struct fixture	*f = *state;
+	int		 dupfd;
+
+	errno = 0;
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, f->fd0,
+	    REGION0_LEN - 4096, f->err, sizeof(f->err)), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(f->err, "same memory"));
+	/* Another descriptor of the same file changes nothing. */
+	dupfd = dup(f->fd1);
+	assert_true(dupfd >= 0);
+	assert_int_equal(guestmem_add(&f->gm, 16 * MIB, 4096, dupfd, 0,
+	    f->err, sizeof(f->err)), -1);
+	close(dupfd);
+	assert_int_equal(f->gm.nregions, 2);
+}
+
+/* Other pages of one file at other addresses are fine: RAM split
+ * around a hole, as a VMM maps it. */
+static void
+test_split_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct guestmem	 gm;
+	int		 fd = memfd(2 * 4096);
+
+	guestmem_init(&gm);
+	assert_int_equal(guestmem_add(&gm, 0, 4096, fd, 0, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(guestmem_add(&gm, 4 * MIB, 4096, fd, 4096, f->err,
+	    sizeof(f->err)), 0);
+	/* A third region over both halves is an alias of each. */
+	assert_int_equal(guestmem_add(&gm, 8 * MIB, 8192, fd, 0, f->err,
+	    sizeof(f->err)), -1);
+	guestmem_clear(&gm);
 	close(fd);
 }
 
@@ -269,8 +316,8 @@ test_uaddr(void **state)
 	struct fixture	*f = *state;
 	struct guestmem	 gm;
 	uint8_t		*a, *b;
+	int		 fd = memfd(2 * 4096);
 
-	(void)f;
 	guestmem_init(&gm);
 	assert_int_equal(guestmem_add_uaddr(&gm, 0, REGION0_LEN,
 	    0x7f0000000000ULL, f->fd0, 0, f->err, sizeof(f->err)), 0);
@@ -286,12 +333,13 @@ test_uaddr(void **state)
 	assert_null(guestmem_translate_uaddr(&gm, UINT64_MAX - 8, 16));
 	/* Another region claiming the same user addresses is refused. */
 	assert_int_equal(guestmem_add_uaddr(&gm, 8 * MIB, 4096,
-	    0x7f0000400000ULL + 4096, f->fd0, 0, f->err, sizeof(f->err)), -1);
+	    0x7f0000400000ULL + 4096, fd, 0, f->err, sizeof(f->err)), -1);
 	/* Regions added without a user address do not answer for one. */
-	assert_int_equal(guestmem_add(&gm, 8 * MIB, 4096, f->fd0, 0, f->err,
+	assert_int_equal(guestmem_add(&gm, 8 * MIB, 4096, fd, 4096, f->err,
 	    sizeof(f->err)), 0);
 	assert_null(guestmem_translate_uaddr(&gm, 0, 1));
 	guestmem_clear(&gm);
+	close(fd);
 	assert_int_equal(gm.nregions, 0);
 	assert_null(guestmem_translate(&gm, REGION1, 1));
 }
@@ -327,6 +375,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refuse_non_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_too_many, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_alias, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_split_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_when_live, setup,
 		    teardown),
