@@ -17,6 +17,37 @@
 
 #include "qcow2/qcow2.h"
 
+/* One line of qwarn(): an image name and a reason. */
+#define QWARN_LINE	512
+
+static void	(*warn_fn)(const char *);
+
+void
+backing_warn(void (*fn)(const char *))
+{
+	warn_fn = fn;
+}
+
+void
+qwarn(const char *name, const char *fmt, ...)
+{
+	char line[QWARN_LINE];
+	va_list ap;
+	int n, saved = errno;
+
+	n = snprintf(line, sizeof(line), "%s: ", name);
+	if (n >= 0 && (size_t)n < sizeof(line)) {
+		va_start(ap, fmt);
+		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		if (warn_fn != NULL)
+			warn_fn(line);
+		else
+			fprintf(stderr, "%s\n", line);
+	}
+	errno = saved;
+}
+
 void
 qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 {
@@ -67,6 +98,7 @@ open_image(struct backing *b, size_t i, int flags, int want,
 			return (-1);
 		}
 		img->size = st.st_size;
+		img->sync.name = img->name;
 		return (0);
 	}
 	if ((img->q = calloc(1, sizeof(*img->q))) == NULL) {

@@ -158,4 +158,12 @@ int	qcow2_check(int fd, const char *name, int fix,
 /* Format from the first bytes of the file: BACKING_FORMAT_QCOW2 or _RAW. */
 int	backing_detect(int fd);
 
+/*
+ * Where the layer says what it refused in the middle of I/O (a damaged
+ * table entry, a failed sync): one line naming the image and the reason,
+ * passed to fn.  With none set, or fn NULL, the line goes to standard
+ * error.  The setting is for the whole process.
+ */
+void	backing_warn(void (*fn)(const char *line));
+
 #endif /* BACKING_H */

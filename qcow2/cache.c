@@ -98,7 +98,7 @@ tc_sync_depends(struct tcache *c)
 		c->barrier = 1;
 	}
 	if (c->barrier) {
-		if (hostio_fdatasync(c->fd) == -1)
+		if (image_sync(c->fd, c->sync) == -1)
 			return (-1);
 		c->barrier = 0;
 	}

@@ -229,7 +229,7 @@ zero_entry(struct ck *ck, uint64_t l2off, uint64_t i)
 		return (-1);
 	}
 	if (host_pwrite64(q->fd, QCOW2_OFLAG_ZERO, l2off + i * 8) == -1 ||
-	    hostio_fdatasync(q->fd) == -1) {
+	    image_sync(q->fd, &q->sync) == -1) {
 		note(ck, "ERROR: Failed to overwrite L2 table entry: %s",
 		    strerror(errno));
 		return (-1);
@@ -685,7 +685,7 @@ check_copied(struct ck *ck, int fix)
 		}
 		ne = rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED;
 		if (host_pwrite64(q->fd, ne, q->l1_offset + i * 8) == -1 ||
-		    hostio_fdatasync(q->fd) == -1) {
+		    image_sync(q->fd, &q->sync) == -1) {
 			res->check_errors++;
 			res->corruptions++;
 			return (-1);
@@ -812,7 +812,7 @@ qcow2_check_run(struct qcow2 *q, int fix, struct qcow2_check_result *res,
 	if (check_copied(&ck, fix) == -1)
 		goto out;
 	if (fix && (tcache_flush(q->rc) == -1 ||
-	    hostio_fdatasync(q->fd) == -1)) {
+	    image_sync(q->fd, &q->sync) == -1)) {
 		res->check_errors++;
 		goto out;
 	}
@@ -869,6 +869,7 @@ load(struct qcow2 *q, char *err, size_t errlen)
 		qerr(err, errlen, q->name, "out of memory for its caches");
 		return (-1);
 	}
+	q->l2c->sync = q->rc->sync = &q->sync;
 	q->end = (q->file_size + cs - 1) & ~(cs - 1);
 	q->free_hint = 1;
 	return (0);

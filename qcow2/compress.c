@@ -20,7 +20,7 @@
 
 /* Where a compressed cluster's sectors lie, as refcounts count them. */
 void
-qcow2_compressed_range(struct qcow2 *q, uint64_t e, uint64_t *off,
+qcow2_compressed_range(const struct qcow2 *q, uint64_t e, uint64_t *off,
     uint64_t *len)
 {
 	uint64_t coff, nb;

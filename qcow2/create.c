@@ -150,7 +150,8 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		st64(buf + 8, bfo);
 		st32(buf + 16, (uint32_t)blen);
 	}
-	if (host_pwrite(fd, buf, cs, 0) == -1 || hostio_fdatasync(fd) == -1)
+	/* A new file: a failed sync fails the create, nothing to remember. */
+	if (host_pwrite(fd, buf, cs, 0) == -1 || image_sync(fd, NULL) == -1)
 		goto ioerr;
 	rv = 0;
 	goto out;

@@ -255,6 +255,7 @@ qcow2_parse(struct qcow2 *q, int fd, const char *name, int rdonly,
 
 	q->fd = fd;
 	q->name = name;
+	q->sync.name = name;
 	q->rdonly = rdonly;
 	q->base_format = BACKING_FORMAT_NONE;
 	if (fstat(fd, &st) == -1) {
@@ -673,6 +674,7 @@ qcow2_load_tables(struct qcow2 *q, size_t cache_bytes, char *err,
 	q->rc = tcache_new(q->fd, q->cluster_size, rcn);
 	if (q->l2c == NULL || q->rc == NULL)
 		goto nomem;
+	q->l2c->sync = q->rc->sync = &q->sync;
 	q->end = (q->file_size + q->cluster_size - 1) &
 	    ~(q->cluster_size - 1);
 	q->free_hint = 1;
@@ -693,7 +695,7 @@ qcow2_write_incompat(struct qcow2 *q, uint64_t v)
 		return (0);
 	if (host_pwrite64(q->fd, v, QCOW2_OFF_INCOMPAT) == -1)
 		return (-1);
-	if (hostio_fdatasync(q->fd) == -1)
+	if (image_sync(q->fd, &q->sync) == -1)
 		return (-1);
 	q->incompat = v;
 	return (0);
@@ -708,7 +710,6 @@ qcow2_free(struct qcow2 *q)
 	tcache_free(q->rc);
 	free(q->l1);
 	free(q->reft);
-	free(q->rep);
 	free(q->cbuf);
 	free(q->zbuf);
 	free(q->cow_head);

@@ -64,6 +64,17 @@
 #define QCOW2_COMPRESS_ZLIB	0
 #define QCOW2_COMPRESS_ZSTD	1
 
+/*
+ * The sync state of one image file.  After a failed fdatasync the kernel
+ * may have dropped the dirty pages it could not write, so a later sync
+ * could succeed over lost data: once one has failed, every later one of
+ * that image fails too, as QEMU's file-posix does.
+ */
+struct imgsync {
+	int		 err;	/* errno of the first failed sync; 0: none */
+	const char	*name;	/* the image, for the one line that says so */
+};
+
 /* Table cache: L2 tables and refcount blocks, keyed by host offset. */
 struct tcentry {
 	uint64_t		 off;	/* host offset; 0 when unused */
@@ -84,6 +95,7 @@ struct tcache {
 	struct tcentry		**hash;
 	size_t			 hmask;
 	TAILQ_HEAD(tcentry_list, tcentry) lru;		/* most recent first */
+	struct imgsync		*sync;		/* the image's, or NULL */
 	struct tcache		*depends;	/* to be on disk before us */
 	int			 barrier;	/* fdatasync before writing */
 	uint64_t		 hits, misses, writes;
@@ -103,6 +115,7 @@ struct qcow2 {
 	int		 fd;
 	const char	*name;
 	int		 rdonly;
+	struct imgsync	 sync;
 	uint32_t	 version;
 	unsigned int	 cluster_bits;
 	uint64_t	 cluster_size;
@@ -149,10 +162,6 @@ struct qcow2 {
 	uint64_t	 freed_lo;
 	uint64_t	 freed_hi;	/* 0 when there are none */
 
-	/* Repair: computed reference counts the allocator must respect. */
-	uint32_t	*rep;
-	uint64_t	 rep_len;
-
 	uint8_t		*cbuf;		/* one decompressed cluster */
 	uint64_t	 cbuf_off;	/* descriptor it holds; 0 for none */
 	uint8_t		*zbuf;		/* compressed input, two clusters */
@@ -169,6 +178,7 @@ struct image {
 	char		 name[256];
 	uint64_t	 size;
 	struct qcow2	*q;
+	struct imgsync	 sync;		/* raw images; qcow2 keeps its own */
 	struct iovec	*sv;		/* scratch iovecs for slicing */
 };
 
@@ -204,6 +214,9 @@ int	hostio_fdatasync(int);
 int	hostio_ftruncate(int, off_t);
 int	hostio_fallocate(int, int, off_t, off_t);
 
+/* fdatasync of an image, sticky once failed; s may be NULL. */
+int	image_sync(int fd, struct imgsync *s);
+
 /* Full-length host I/O; reads past EOF read zeroes. */
 int	host_pread(int, void *, size_t, uint64_t);
 int	host_pwrite(int, const void *, size_t, uint64_t);
@@ -235,6 +248,7 @@ int	refcount_update(struct qcow2 *, uint64_t cluster, int64_t delta);
 int	refcount_set(struct qcow2 *, uint64_t cluster, uint64_t v);
 int	refcount_free_range(struct qcow2 *, uint64_t off, uint64_t len);
 int64_t	cluster_alloc(struct qcow2 *, uint64_t n);
+const char *qcow2_meta_cluster(const struct qcow2 *, uint64_t cluster);
 uint64_t cluster_alloc_max(const struct qcow2 *);
 
 /* read.c */
@@ -247,8 +261,8 @@ int	qcow2_read_cluster_part(struct backing *, uint64_t entry,
 /* compress.c */
 int	qcow2_decompress(struct qcow2 *, uint64_t entry, const uint8_t **);
 void	qcow2_free_zstd(struct qcow2 *);
-void	qcow2_compressed_range(struct qcow2 *, uint64_t entry, uint64_t *off,
-	    uint64_t *len);
+void	qcow2_compressed_range(const struct qcow2 *, uint64_t entry,
+	    uint64_t *off, uint64_t *len);
 
 /* write.c */
 ssize_t	qcow2_pwritev(struct backing *, const struct iovec *, int, uint64_t);
@@ -277,6 +291,9 @@ int	raw_write_zeroes(struct image *, uint64_t, uint64_t);
 
 void	qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 4, 5)));
+/* One line about an image, mid-I/O, through the hook of backing_warn(). */
+void	qwarn(const char *name, const char *fmt, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
 
 static inline uint64_t
 ld64(const void *p)

@@ -46,7 +46,7 @@ raw_pwritev(struct image *img, const struct iovec *iov, int cnt,
 int
 raw_flush(struct image *img)
 {
-	return (hostio_fdatasync(img->fd));
+	return (image_sync(img->fd, &img->sync));
 }
 
 int

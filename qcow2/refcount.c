@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,33 +102,38 @@ refcount_get(struct qcow2 *q, uint64_t c, uint64_t *v)
 	return (0);
 }
 
+/* Whether cluster c lies in the byte range [off, off+len). */
 static int
-in_use_by_repair(const struct qcow2 *q, uint64_t c)
+in_range(const struct qcow2 *q, uint64_t c, uint64_t off, uint64_t len)
 {
-	return (q->rep != NULL && c < q->rep_len && q->rep[c] != 0);
+	uint64_t first, last;
+
+	if (len == 0)
+		return (0);
+	first = off >> q->cluster_bits;
+	last = (off + len - 1) >> q->cluster_bits;
+	return (c >= first && c <= last);
 }
 
-/* During a rebuild, a cluster we allocate counts as one reference. */
-static int
-mark_repair(struct qcow2 *q, uint64_t c, uint32_t v)
+/*
+ * The metadata that cluster c holds and that nothing may free, or NULL:
+ * the header, the L1 table, the refcount table, the snapshot table.
+ * Their offsets and sizes were checked at the open, so the sums hold.
+ */
+const char *
+qcow2_meta_cluster(const struct qcow2 *q, uint64_t c)
 {
-	uint32_t *n;
-	uint64_t len;
-
-	if (q->rep == NULL)
-		return (0);
-	if (c >= q->rep_len) {
-		if (v == 0)
-			return (0);
-		len = q->rep_len * 2 > c + 1 ? q->rep_len * 2 : c + 1;
-		if ((n = reallocarray(q->rep, len, sizeof(*n))) == NULL)
-			return (-1);
-		memset(n + q->rep_len, 0, (len - q->rep_len) * sizeof(*n));
-		q->rep = n;
-		q->rep_len = len;
-	}
-	q->rep[c] = v;
-	return (0);
+	if (c == 0)
+		return ("the header");
+	if (in_range(q, c, q->l1_offset, (uint64_t)q->l1_size * 8))
+		return ("the L1 table");
+	if (in_range(q, c, q->reft_offset,
+	    (uint64_t)q->reft_clusters << q->cluster_bits))
+		return ("the refcount table");
+	if (q->nb_snapshots > 0 && in_range(q, c, q->snapshots_offset,
+	    q->snapshots_size))
+		return ("the snapshot table");
+	return (NULL);
 }
 
 static void
@@ -208,8 +214,6 @@ grow_reftable(struct qcow2 *q, uint64_t need)
 			    q->refcount_order, c & (per - 1), 1);
 		else if (refcount_update(q, c, 1) == -1)
 			goto out;
-		if (mark_repair(q, c, 1) == -1)
-			goto out;
 	}
 	for (k = 0; k < nb; k++)
 		if (host_pwrite(q->fd, blocks + (k << q->cluster_bits),
@@ -221,12 +225,13 @@ grow_reftable(struct qcow2 *q, uint64_t need)
 	    -1)
 		goto out;
 	/* Lazy refcounts or not, the header must not point at garbage. */
-	if (tcache_flush(q->rc) == -1 || hostio_fdatasync(q->fd) == -1)
+	if (tcache_flush(q->rc) == -1 ||
+	    image_sync(q->fd, &q->sync) == -1)
 		goto out;
 	st64(hb, (a + nb) << q->cluster_bits);
 	st32(hb + 8, nt);
 	if (host_pwrite(q->fd, hb, sizeof(hb), QCOW2_OFF_REFTABLE) == -1 ||
-	    hostio_fdatasync(q->fd) == -1)
+	    image_sync(q->fd, &q->sync) == -1)
 		goto out;
 	oldoff = q->reft_offset;
 	oldcl = q->reft_clusters;
@@ -239,8 +244,7 @@ grow_reftable(struct qcow2 *q, uint64_t need)
 	bump_end(q, a + nb + nt);
 	for (i = 0; i < oldcl; i++) {
 		c = (oldoff >> q->cluster_bits) + i;
-		if (refcount_update(q, c, -1) == -1 ||
-		    mark_repair(q, c, 0) == -1)
+		if (refcount_update(q, c, -1) == -1)
 			goto out;
 	}
 	rv = 0;
@@ -273,8 +277,7 @@ ensure_block(struct qcow2 *q, uint64_t ti, uint64_t xs, uint64_t xn)
 	per = 1ull << q->rb_bits;
 	base = ti << q->rb_bits;
 	for (c = base; c < base + per; c++) {
-		if (c == 0 || (c >= xs && c < xs + xn) ||
-		    in_use_by_repair(q, c))
+		if (c == 0 || (c >= xs && c < xs + xn))
 			continue;
 		break;
 	}
@@ -287,9 +290,8 @@ ensure_block(struct qcow2 *q, uint64_t ti, uint64_t xs, uint64_t xn)
 		return (-1);
 	refblock_set(buf, q->refcount_order, c - base, 1);
 	/* The block reaches the disk before the table entry, lazy or not. */
-	if (mark_repair(q, c, 1) == -1 ||
-	    host_pwrite(q->fd, buf, q->cluster_size, c << q->cluster_bits) ==
-	    -1 || hostio_fdatasync(q->fd) == -1) {
+	if (host_pwrite(q->fd, buf, q->cluster_size, c << q->cluster_bits) ==
+	    -1 || image_sync(q->fd, &q->sync) == -1) {
 		free(buf);
 		return (-1);
 	}
@@ -355,7 +357,8 @@ settle_freed(struct qcow2 *q, uint64_t c, uint64_t n)
 {
 	if (q->freed_hi == 0 || c >= q->freed_hi || c + n <= q->freed_lo)
 		return (0);
-	if (tcache_flush(q->l2c) == -1 || hostio_fdatasync(q->fd) == -1)
+	if (tcache_flush(q->l2c) == -1 ||
+	    image_sync(q->fd, &q->sync) == -1)
 		return (-1);
 	q->freed_hi = 0;
 	return (0);
@@ -368,12 +371,24 @@ settle_freed(struct qcow2 *q, uint64_t c, uint64_t n)
 int
 refcount_update(struct qcow2 *q, uint64_t c, int64_t delta)
 {
+	const char *what;
 	uint64_t v;
 
 	if (refcount_get(q, c, &v) == -1)
 		return (-1);
 	if (delta < 0) {
 		if (v < (uint64_t)-delta) {
+			errno = EIO;
+			return (-1);
+		}
+		/*
+		 * Whatever damaged entry led here, freeing live metadata
+		 * would let the allocator hand it out for guest data.
+		 */
+		if (v == (uint64_t)-delta &&
+		    (what = qcow2_meta_cluster(q, c)) != NULL) {
+			qwarn(q->name, "refusing to free cluster %" PRIu64
+			    ", which holds %s", c, what);
 			errno = EIO;
 			return (-1);
 		}
@@ -442,7 +457,7 @@ cluster_alloc(struct qcow2 *q, uint64_t n)
 		}
 		if (refcount_get(q, c + run, &v) == -1)
 			return (-1);
-		if (v == 0 && !in_use_by_repair(q, c + run))
+		if (v == 0)
 			run++;
 		else {
 			if (run == 0 && c == q->free_hint)
@@ -458,8 +473,7 @@ cluster_alloc(struct qcow2 *q, uint64_t n)
 		if (ensure_block(q, ti, c, n) == -1)
 			return (-1);
 	for (run = 0; run < n; run++) {
-		if (refcount_set(q, c + run, 1) == -1 ||
-		    mark_repair(q, c + run, 1) == -1)
+		if (refcount_set(q, c + run, 1) == -1)
 			return (-1);
 	}
 	if (c == q->free_hint)

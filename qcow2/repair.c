@@ -159,16 +159,17 @@ write_structure(struct layout *l, uint64_t toff, uint64_t nt)
 	for (ti = 0; ti < tbytes / 8; ti++)
 		st64(buf + ti * 8, reft[ti]);
 	if (host_pwrite(q->fd, buf, tbytes, toff) == -1 ||
-	    hostio_fdatasync(q->fd) == -1)
+	    image_sync(q->fd, &q->sync) == -1)
 		goto out;
 	st64(hb, toff);
 	st32(hb + 8, (uint32_t)nt);
 	if (host_pwrite(q->fd, hb, sizeof(hb), QCOW2_OFF_REFTABLE) == -1 ||
-	    hostio_fdatasync(q->fd) == -1)
+	    image_sync(q->fd, &q->sync) == -1)
 		goto out;
 	/* The old blocks are stale in the cache now: start it afresh. */
 	if ((rc = tcache_new(q->fd, q->cluster_size, q->rc->nmax)) == NULL)
 		goto out;
+	rc->sync = &q->sync;
 	tcache_free(q->rc);
 	q->rc = rc;
 	free(q->reft);

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,7 @@ l2_for_write(struct qcow2 *q, uint64_t l1i, int create, uint64_t *l2off)
 	 * would read as L2 entries.
 	 */
 	if (tcache_write_entry(q->l2c, te) == -1 ||
-	    hostio_fdatasync(q->fd) == -1) {
+	    image_sync(q->fd, &q->sync) == -1) {
 		tcache_put(q->l2c, te);
 		return (-1);
 	}
@@ -119,13 +120,64 @@ entry_inplace(const struct qcow2 *q, uint64_t e)
 {
 	uint64_t off = e & QCOW2_OFFSET_MASK;
 
-	if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_COPIED) ||
-	    off == 0 || (q->version >= 3 && (e & QCOW2_OFLAG_ZERO)))
+	if ((e & (QCOW2_OFLAG_COMPRESSED | QCOW2_L2_RESERVED)) ||
+	    !(e & QCOW2_OFLAG_COPIED) || off == 0 ||
+	    (q->version >= 3 && (e & QCOW2_OFLAG_ZERO)))
 		return (0);
 	if ((off & (q->cluster_size - 1)) != 0 || off > q->end ||
 	    q->end - off < q->cluster_size)
 		return (0);
 	return (1);
+}
+
+/*
+ * What is wrong with an L2 entry about to be written over, or NULL.  Its
+ * reference is dropped, or its cluster written through, on the strength
+ * of what it names: a damaged one would free or overwrite whatever it
+ * points at, the header or the refcount table included.
+ */
+static const char *
+entry_damage(const struct qcow2 *q, uint64_t e, const char **what)
+{
+	uint64_t off, len, c, last;
+
+	*what = "";
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		qcow2_compressed_range(q, e, &off, &len);
+		if (off > q->end || len > q->end - off)
+			return ("compressed cluster runs past end of file");
+		last = (off + len - 1) >> q->cluster_bits;
+		for (c = off >> q->cluster_bits; c <= last; c++)
+			if ((*what = qcow2_meta_cluster(q, c)) != NULL)
+				return ("compressed cluster overlaps ");
+		*what = "";
+		return (NULL);
+	}
+	if (e & QCOW2_L2_RESERVED)
+		return ("reserved bits set");
+	off = e & QCOW2_OFFSET_MASK;
+	if (off == 0)
+		return (NULL);
+	if ((off & (q->cluster_size - 1)) != 0)
+		return ("cluster not aligned");
+	if (off > q->end || q->end - off < q->cluster_size)
+		return ("cluster past end of file");
+	return (NULL);
+}
+
+/* Refuse to write over a damaged entry, saying which. */
+static int
+entry_check(const struct qcow2 *q, uint64_t e, uint64_t goff)
+{
+	const char *why, *what;
+
+	if ((why = entry_damage(q, e, &what)) == NULL)
+		return (0);
+	qwarn(q->name, "L2 entry 0x%016" PRIx64 " for guest offset 0x%"
+	    PRIx64 ": %s%s; not written over", e,
+	    goff & ~(q->cluster_size - 1), why, what);
+	errno = EIO;
+	return (-1);
 }
 
 /* Drop the reference an L2 entry held. */
@@ -215,6 +267,7 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 	uint64_t cs = q->cluster_size, l2n = 1ull << q->l2_bits;
 	uint64_t len, total, incl, l1i, l2i, span, run, e, host, l2off, k, j;
 	uint64_t kmax, old[WRITE_BATCH_MAX];
+	const char *what;
 	int64_t h;
 	int bad;
 
@@ -242,6 +295,10 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 		if ((te = tcache_get(q->l2c, l2off, 1)) == NULL)
 			return (-1);
 		e = ld64(te->buf + l2i * 8);
+		if (entry_check(q, e, off) == -1) {
+			tcache_put(q->l2c, te);
+			return (-1);
+		}
 		if (entry_inplace(q, e)) {
 			host = e & QCOW2_OFFSET_MASK;
 			run = cs - incl;
@@ -266,7 +323,8 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 		k = 1;
 		run = cs - incl;
 		while (run < span && k < kmax &&
-		    !entry_inplace(q, ld64(te->buf + (l2i + k) * 8))) {
+		    !entry_inplace(q, e = ld64(te->buf + (l2i + k) * 8)) &&
+		    entry_damage(q, e, &what) == NULL) {
 			k++;
 			run += cs;
 		}
@@ -314,7 +372,7 @@ reads_zero(struct backing *b, uint64_t off, int *yes)
 	struct qcow2 *q = b->img[0].q;
 	uint64_t e;
 
-	if (qcow2_l2_lookup(q, off, &e) == -1)
+	if (qcow2_l2_lookup(q, off, &e) == -1 || entry_check(q, e, off) == -1)
 		return (-1);
 	*yes = (e == 0 && b->n == 1) || (q->version >= 3 &&
 	    !(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_OFLAG_ZERO));
@@ -406,6 +464,10 @@ qcow2_zero_range(struct backing *b, uint64_t off, uint64_t len, int unmap,
 		if ((te = tcache_get(q->l2c, l2off, 1)) == NULL)
 			return (-1);
 		e = ld64(te->buf + l2i * 8);
+		if (entry_check(q, e, off) == -1) {
+			tcache_put(q->l2c, te);
+			return (-1);
+		}
 		if (zero_entry(b, e, unmap, discard, &ne)) {
 			tcache_put(q->l2c, te);
 			continue;
@@ -422,12 +484,19 @@ qcow2_zero_range(struct backing *b, uint64_t off, uint64_t len, int unmap,
 int
 qcow2_flush(struct qcow2 *q)
 {
-	if (q->rdonly || !q->touched)
+	if (q->rdonly)
+		return (0);
+	/* Even with nothing new to write: what a failed sync lost stays lost. */
+	if (q->sync.err != 0) {
+		errno = EIO;
+		return (-1);
+	}
+	if (!q->touched)
 		return (0);
 	if (tcache_flush(q->rc) == -1 || tcache_flush(q->l2c) == -1 ||
 	    tcache_flush(q->rc) == -1)
 		return (-1);
-	if (hostio_fdatasync(q->fd) == -1)
+	if (image_sync(q->fd, &q->sync) == -1)
 		return (-1);
 	q->freed_hi = 0;
 	if (q->lazy && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {

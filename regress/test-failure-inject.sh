@@ -4,8 +4,10 @@
 # EIO, then with ENOSPC, then every sync does.  The request during which
 # it failed must return that error, the process carries on and closes
 # the image, `qemu-img check` finds at most leaks, and every write
-# acknowledged before the last successful flush is there.  One more run
-# lets every pwritev write only half its bytes: nothing may fail.
+# acknowledged before the last successful flush is there.  A failed sync
+# is sticky: every later flush of the workload fails with EIO, though the
+# later syncs would succeed.  One more run lets every pwritev write only
+# half its bytes: nothing may fail.
 
 set -u
 : "${B:=build}"

@@ -611,6 +611,13 @@ child_receive(struct child *c)
 		fatalx("parent channel: message after VMM_CHANNEL");
 }
 
+/* What the image layer reports while it works goes to our log. */
+static void
+child_backing_warn(const char *line)
+{
+	log_warnx("%s", line);
+}
+
 /* The serial number: the top image's file name, printable, truncated. */
 static void
 child_serial(struct child *c, char *serial, size_t len)
@@ -643,6 +650,7 @@ child_open_backing(struct child *c)
 	memset(&params, 0, sizeof(params));
 	params.names = (const char *const *)c->names;
 	err[0] = '\0';
+	backing_warn(child_backing_warn);
 	if (backing_open_params(&c->backing, c->fds, c->ndisks, flags,
 	    &params, err, sizeof(err)) == -1) {
 		if (err[0] != '\0')

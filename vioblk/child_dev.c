@@ -103,8 +103,10 @@ child_dev_lower(void *arg)
 static void
 child_dev_warn(void *arg, const char *msg)
 {
-	(void)arg;
-	log_warnx("%s", msg);
+	struct child_dev	*d = arg;
+
+	/* The serial is the image's file name. */
+	log_warnx("%s: %s", d->serial, msg);
 }
 
 struct child_dev *

@@ -155,7 +155,7 @@ vioblk_needs_reset(struct vioblk *dev, const char *fmt, ...)
 	dev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	dev->config_generation++;
 	dev->stats.needs_reset++;
-	vioblk_warn(dev, "vioblk: device needs reset: %s", dev->err);
+	vioblk_warn(dev, "device needs reset: %s", dev->err);
 	vioblk_raise(dev, VIOBLK_INTR_CONFIG, 0);
 }
 
@@ -882,7 +882,7 @@ vioblk_request(struct vioblk *dev, uint32_t type, uint64_t sector,
 			n = backing_pwritev(dev->p.backing, rd, (int)nrd,
 			    (off_t)(sector << VIOBLK_SECTOR_SHIFT));
 		if (n < 0 || (uint64_t)n != len) {
-			vioblk_warn(dev, "vioblk: %s of %llu bytes at sector "
+			vioblk_warn(dev, "%s of %llu bytes at sector "
 			    "%llu: %s", type == VIRTIO_BLK_T_IN ? "read" :
 			    "write", (unsigned long long)len,
 			    (unsigned long long)sector, n < 0 ?
@@ -897,7 +897,7 @@ vioblk_request(struct vioblk *dev, uint32_t type, uint64_t sector,
 		if (rlen != 0 || wlen != 0)
 			return VIRTIO_BLK_S_IOERR;
 		if (backing_flush(dev->p.backing) == -1) {
-			vioblk_warn(dev, "vioblk: flush: %s", strerror(errno));
+			vioblk_warn(dev, "flush: %s", strerror(errno));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		return VIRTIO_BLK_S_OK;
@@ -979,7 +979,7 @@ vioblk_ranges(struct vioblk *dev, uint32_t type, struct iovec *rd,
 			    (off_t)num << VIOBLK_SECTOR_SHIFT,
 			    (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0);
 		if (rv == -1) {
-			vioblk_warn(dev, "vioblk: %s of %u sectors at sector "
+			vioblk_warn(dev, "%s of %u sectors at sector "
 			    "%llu: %s", discard ? "discard" : "write-zeroes",
 			    num, (unsigned long long)sector, strerror(errno));
 			return VIRTIO_BLK_S_IOERR;

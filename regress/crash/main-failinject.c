@@ -4,8 +4,11 @@
  * (every write-side call, then every sync).  Each time the request during
  * which it failed must return that error, the rest of the workload runs
  * on, the image closes, `qemu-img check` finds at most leaks, and every
- * sector holds what the last successful flush promised.  A last run lets
- * every pwritev write only part of its bytes.
+ * sector holds what the last successful flush promised.  A failed sync
+ * is sticky: the kernel may have dropped the pages it could not write, so
+ * every later flush must fail with EIO although the layer's later syncs
+ * would succeed.  A last run lets every pwritev write only part of its
+ * bytes.
  *
  *	failinject [-n ops] [-s seed] -w workload dir image [base ...]
  */
@@ -49,6 +52,31 @@ usage(void)
 	fprintf(stderr, "usage: failinject [-n ops] [-s seed] -w workload "
 	    "dir image [base ...]\n");
 	exit(2);
+}
+
+/*
+ * After a sync failed during op f, every later flush must fail with EIO.
+ * The checks of the image stay as they were: they hold the disk to the
+ * last flush that succeeded, which is now the last one before op f.
+ */
+static void
+check_sticky(struct checker *chk, const struct workload *w, long f,
+    const char *desc)
+{
+	char why[ERRLEN];
+	size_t i;
+
+	for (i = (size_t)f + 1; i < w->nops; i++) {
+		if (w->ops[i].kind != OP_FLUSH)
+			continue;
+		if (w->ops[i].rc == -1 && w->ops[i].err == EIO)
+			continue;
+		snprintf(why, sizeof(why), "flush op %zu after the failed "
+		    "sync returned %s", i, w->ops[i].rc == 0 ? "success" :
+		    strerror(w->ops[i].err));
+		chk_fail(chk, desc, why);
+		return;
+	}
 }
 
 static const char *
@@ -198,6 +226,9 @@ main(int argc, char *argv[])
 						    strerror(o->err));
 						chk_fail(&chk, desc, why);
 					}
+					if (whats[wi] == IOT_INJ_SYNC)
+						check_sticky(&chk, &w, f,
+						    desc);
 				}
 				mi_load(&got, path);
 				chk_state(&chk, &got, SIZE_MAX, desc);
