@@ -24,25 +24,7 @@ CRASH_MIN_STATES=2000
 [ -x "$SIM" ] || { echo "SKIP: $SIM not built"; exit 77; }
 total=0
 for wl in $CRASH_WORKLOADS; do
-	mkdir "$W/$wl"
-	if ! chain=$(crash_setup "$wl" "$W/$wl" 2>"$W/err"); then
-		notok "$wl: making the image: $(why "$W/err")"
-		continue
-	fi
-	# shellcheck disable=SC2086
-	$TO "$SIM" -s "$SEED" -r $TRIALS -w "$wl" "$W/$wl" $chain \
-	    >"$W/out" 2>"$W/err"
-	rc=$?
-	grep '^#' "$W/out" | head -20
-	line=$(grep '^crashsim: ' "$W/out")
-	states=$(echo "$line" | sed -n 's/.*: \([0-9]*\) states.*/\1/p')
-	if [ $rc -eq 0 ] && [ -n "$states" ]; then
-		total=$((total + states))
-		ok "$wl: ${line#crashsim: $wl: }"
-	else
-		notok "$wl: crashsim exit $rc: ${line:-$(why "$W/err")}"
-	fi
-	rm -rf "${W:?}/$wl"
+	crash_run "$wl" "$wl" states "$SIM" -s "$SEED" -r $TRIALS
 done
 if [ "$total" -ge $CRASH_MIN_STATES ]; then
 	ok "$total crash states judged (at least $CRASH_MIN_STATES)"

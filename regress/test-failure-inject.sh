@@ -22,25 +22,7 @@ OPS=15
 [ -x "$FI" ] || { echo "SKIP: $FI not built"; exit 77; }
 total=0
 for wl in $CRASH_WORKLOADS; do
-	mkdir "$W/$wl"
-	if ! chain=$(crash_setup "$wl" "$W/$wl" 2>"$W/err"); then
-		notok "$wl: making the image: $(why "$W/err")"
-		continue
-	fi
-	# shellcheck disable=SC2086
-	$TO "$FI" -n $OPS -s "$SEED" -w "$wl" "$W/$wl" $chain \
-	    >"$W/out" 2>"$W/err"
-	rc=$?
-	grep '^#' "$W/out" | head -20
-	line=$(grep '^failinject: ' "$W/out")
-	runs=$(echo "$line" | sed -n 's/.*: \([0-9]*\) runs.*/\1/p')
-	if [ $rc -eq 0 ] && [ -n "$runs" ]; then
-		total=$((total + runs))
-		ok "$wl: ${line#failinject: $wl: }"
-	else
-		notok "$wl: failinject exit $rc: ${line:-$(why "$W/err")}"
-	fi
-	rm -rf "${W:?}/$wl"
+	crash_run "$wl" "$wl" runs "$FI" -n $OPS -s "$SEED"
 done
 echo "# $total runs with one failed host call each"
 echo "1..$n"

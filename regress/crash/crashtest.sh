@@ -20,28 +20,8 @@ start=$(date +%s)
 for wl in $CRASH_WORKLOADS; do
 	s=1
 	while [ $s -le "$SEEDS" ]; do
-		mkdir "$W/$wl"
-		if ! chain=$(crash_setup "$wl" "$W/$wl" 2>"$W/err"); then
-			notok "$wl: making the image: $(why "$W/err")"
-			rm -rf "${W:?}/$wl"
-			s=$((s + 1))
-			continue
-		fi
-		# shellcheck disable=SC2086
-		$TO "$SIM" -n $OPS -s $s -r $TRIALS -w "$wl" "$W/$wl" $chain \
-		    >"$W/out" 2>"$W/err"
-		rc=$?
-		grep '^#' "$W/out" | head -20
-		line=$(grep '^crashsim: ' "$W/out")
-		states=$(echo "$line" | sed -n 's/.*: \([0-9]*\) states.*/\1/p')
-		if [ $rc -eq 0 ] && [ -n "$states" ]; then
-			total=$((total + states))
-			ok "$wl seed $s: ${line#crashsim: $wl: }"
-		else
-			notok "$wl seed $s: crashsim exit $rc:" \
-			    "${line:-$(why "$W/err")}"
-		fi
-		rm -rf "${W:?}/$wl"
+		crash_run "$wl seed $s" "$wl" states "$SIM" -n $OPS -s $s \
+		    -r $TRIALS
 		s=$((s + 1))
 	done
 done
