@@ -61,7 +61,8 @@ TEST_PC :=	cmocka
 # Debian packages: to build, and the tools the tests check against.
 DEB_BUILD :=	gcc make libevent-dev libseccomp-dev libbsd-dev libcmocka-dev \
 		zlib1g-dev libzstd-dev pkg-config mandoc
-DEB_TEST :=	qemu-utils qemu-system-x86 busybox-static cpio e2fsprogs clang
+DEB_TEST :=	qemu-utils qemu-system-x86 busybox-static cpio e2fsprogs clang \
+		libclang-rt-14-dev
 DEB_PKGS :=	$(DEB_BUILD) $(DEB_TEST)
 
 COMPAT_SRCS :=	$(wildcard compat/*.c)
