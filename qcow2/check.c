@@ -166,31 +166,6 @@ inc(struct ck *ck, uint64_t off, uint64_t size, uint64_t m, int record)
 	return (0);
 }
 
-/* The stored refcount of cluster c; an unaligned block cannot be read. */
-static int
-stored(struct ck *ck, uint64_t c, uint64_t *v)
-{
-	struct qcow2 *q = ck->q;
-	struct tcentry *te;
-	uint64_t ti = c >> q->rb_bits, boff;
-
-	*v = 0;
-	if (ti >= q->reft_size)
-		return (0);
-	if ((boff = q->reft[ti] & QCOW2_REFT_MASK) == 0)
-		return (0);
-	if (boff & (q->cluster_size - 1)) {
-		errno = EIO;
-		return (-1);
-	}
-	if ((te = tcache_get(q->rc, boff, 1)) == NULL)
-		return (-1);
-	*v = refblock_get(te->buf, q->refcount_order,
-	    c & ((1ull << q->rb_bits) - 1));
-	tcache_put(q->rc, te);
-	return (0);
-}
-
 /* Would a write of one cluster at off land on metadata other than L2? */
 static int
 overlaps_metadata(struct ck *ck, uint64_t off)
@@ -563,7 +538,7 @@ compare(struct ck *ck, int fix, int *rebuild, uint64_t *highest)
 	for (c = 0; c < ck->ncl; c++) {
 		if (c >= nfile && ck->cnt[c] == 0)
 			continue;
-		if (stored(ck, c, &r1) == -1) {
+		if (refcount_get(q, c, &r1) == -1) {
 			note(ck, "Can't get refcount for cluster %" PRIu64
 			    ": %s", c, strerror(errno));
 			res->check_errors++;
@@ -614,7 +589,7 @@ check_copied_l2(struct ck *ck, uint64_t l2off, uint64_t ma, int repair)
 		if ((e & QCOW2_OFLAG_COMPRESSED) ||
 		    (e & QCOW2_OFFSET_MASK) == 0)
 			continue;
-		if (stored(ck, (e & QCOW2_OFFSET_MASK) >> q->cluster_bits,
+		if (refcount_get(q, (e & QCOW2_OFFSET_MASK) >> q->cluster_bits,
 		    &rc) == -1)
 			continue;
 		if ((rc == 1) == ((e & QCOW2_OFLAG_COPIED) != 0))
@@ -672,7 +647,7 @@ check_copied(struct ck *ck, int fix)
 		e = q->l1[i];
 		if ((l2off = e & QCOW2_OFFSET_MASK) == 0)
 			continue;
-		if (stored(ck, l2off >> q->cluster_bits, &rc) == -1)
+		if (refcount_get(q, l2off >> q->cluster_bits, &rc) == -1)
 			continue;
 		if ((rc == 1) == ((e & QCOW2_OFLAG_COPIED) != 0))
 			continue;

@@ -94,6 +94,11 @@ refcount_get(struct qcow2 *q, uint64_t c, uint64_t *v)
 	*v = 0;
 	if ((boff = block_of(q, c >> q->rb_bits)) == 0)
 		return (0);
+	/* The check reads tables the open would refuse: never read these. */
+	if (boff & (q->cluster_size - 1)) {
+		errno = EIO;
+		return (-1);
+	}
 	if ((te = tcache_get(q->rc, boff, 1)) == NULL)
 		return (-1);
 	*v = refblock_get(te->buf, q->refcount_order,

@@ -486,7 +486,7 @@ qcow2_flush(struct qcow2 *q)
 {
 	if (q->rdonly)
 		return (0);
-	/* Even with nothing new to write: what a failed sync lost stays lost. */
+	/* Even with nothing new to write: what a failed sync lost is lost. */
 	if (q->sync.err != 0) {
 		errno = EIO;
 		return (-1);

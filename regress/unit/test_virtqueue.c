@@ -37,7 +37,7 @@ struct fixture {
 };
 
 static int
-setup_common(void **state, int event_idx, int indirect)
+setup_common(void **state, int event_idx, int indirect, int start)
 {
 	struct fixture	*f;
 	char		 err[256];
@@ -61,7 +61,8 @@ setup_common(void **state, int event_idx, int indirect)
 	f->vq->avail_addr = AVAIL_GPA;
 	f->vq->used_addr = USED_GPA;
 	f->vq->enabled = 1;
-	assert_int_equal(vq_start(f->vq, event_idx, indirect, 0), 0);
+	if (start)
+		assert_int_equal(vq_start(f->vq, event_idx, indirect, 0), 0);
 	*state = f;
 	return 0;
 }
@@ -69,19 +70,26 @@ setup_common(void **state, int event_idx, int indirect)
 static int
 setup(void **state)
 {
-	return setup_common(state, 0, 1);
+	return setup_common(state, 0, 1, 1);
 }
 
 static int
 setup_event_idx(void **state)
 {
-	return setup_common(state, 1, 1);
+	return setup_common(state, 1, 1, 1);
 }
 
 static int
 setup_no_indirect(void **state)
 {
-	return setup_common(state, 0, 0);
+	return setup_common(state, 0, 0, 1);
+}
+
+/* Addresses set, not started: for the tests of vq_start itself. */
+static int
+setup_unstarted(void **state)
+{
+	return setup_common(state, 0, 1, 0);
 }
 
 static int
@@ -515,6 +523,85 @@ test_event_idx_notify(void **state)
 	assert_int_equal(ring_get16(&f->g, USED_GPA + 4 + 8 * QSIZE), 2);
 }
 
+/*
+ * The device never writes where the driver offers work.  A used ring
+ * laid over the available ring made the used index the available index:
+ * each completion offered one more request, and the device served its
+ * own completions for ever (found by fuzz-virtqueue, input
+ * regress/fuzz/found/virtqueue-used-ring-over-avail-index).  A
+ * device-writable buffer over the available ring could do the same
+ * through the data the device reads in.
+ */
+
+/* The finding itself: used and available rings at one address. */
+static void
+test_used_on_avail(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->vq->used_addr = AVAIL_GPA;
+	assert_int_equal(vq_start(f->vq, 0, 1, 1), -1);
+	assert_false(f->vq->ready);
+	assert_non_null(strstr(f->vq->err, "overlaps"));
+}
+
+/* Overlaps by a few bytes count too, either way round. */
+static void
+test_used_partly_on_avail(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->vq->used_addr = AVAIL_GPA - 4;
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), -1);
+	f->vq->used_addr = AVAIL_GPA + 4;
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), -1);
+	/* The first aligned address past the available ring is fine. */
+	f->vq->used_addr = (AVAIL_GPA + VQ_AVAIL_BYTES(QSIZE) +
+	    VQ_USED_ALIGN - 1) & ~(uint64_t)(VQ_USED_ALIGN - 1);
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), 0);
+}
+
+static void
+test_used_on_desc(void **state)
+{
+	struct fixture	*f = *state;
+
+	f->vq->used_addr = DESC_GPA + 16;
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), -1);
+	assert_non_null(strstr(f->vq->err, "overlaps"));
+}
+
+/* A buffer the device would write into the available ring. */
+static void
+test_writable_buffer_on_avail(void **state)
+{
+	struct fixture	*f = *state;
+	struct vq_chain	*c;
+
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), 0);
+	ring_desc(&f->q, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, AVAIL_GPA + 2, 2, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
+	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_BROKEN);
+	assert_non_null(strstr(f->vq->err, "available ring"));
+}
+
+/* Reading the available ring is harmless: the device only looks. */
+static void
+test_readable_buffer_on_avail(void **state)
+{
+	struct fixture	*f = *state;
+	struct vq_chain	*c;
+
+	assert_int_equal(vq_start(f->vq, 0, 1, 0), 0);
+	ring_desc(&f->q, 0, AVAIL_GPA, 16, VQ_DESC_F_NEXT, 1);
+	ring_desc(&f->q, 1, BUF_GPA, 1, VQ_DESC_F_WRITE, 0);
+	ring_offer(&f->q, 0);
+	assert_int_equal(vq_pop(f->vq, &c), VQ_POP_CHAIN);
+	assert_int_equal(c->nread, 1);
+	assert_int_equal(c->nwrite, 1);
+}
+
 int
 main(void)
 {
@@ -557,6 +644,16 @@ main(void)
 		    setup_event_idx, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx_notify,
 		    setup_event_idx, teardown),
+		cmocka_unit_test_setup_teardown(test_used_on_avail,
+		    setup_unstarted, teardown),
+		cmocka_unit_test_setup_teardown(test_used_partly_on_avail,
+		    setup_unstarted, teardown),
+		cmocka_unit_test_setup_teardown(test_used_on_desc,
+		    setup_unstarted, teardown),
+		cmocka_unit_test_setup_teardown(test_writable_buffer_on_avail,
+		    setup_unstarted, teardown),
+		cmocka_unit_test_setup_teardown(test_readable_buffer_on_avail,
+		    setup_unstarted, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
