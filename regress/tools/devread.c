@@ -87,42 +87,11 @@ disk_bytes(void)
 static int
 request(uint32_t type, uint64_t sector, uint8_t *buf, uint32_t len)
 {
-	struct vdrv_req	*r, *done;
-	uint64_t	 gpa = 0;
-	int		 st;
+	int	st;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	st = vdrv_request(&drv, 0, type, sector, buf, len, NULL, REQ_WAIT_MS);
+	if (st == -1)
 		return -1;
-	r->type = type;
-	r->sector = sector;
-	if (len > 0) {
-		if (gmem_alloc(&mem, 0, len, &gpa) == -1) {
-			free(r);
-			return -1;
-		}
-		r->nseg = 1;
-		r->len = len;
-		r->seg[0].gpa = gpa;
-		r->seg[0].len = len;
-		if (type == VDRV_T_OUT)
-			memcpy(gmem_host(&mem, gpa, len), buf, len);
-	}
-	if (vdrv_submit(&drv, r) == -1 || vdrv_kick(&drv) == -1) {
-		free(r);
-		return -1;
-	}
-	if ((done = vdrv_next(&drv, REQ_WAIT_MS)) == NULL) {
-		fprintf(stderr, "devread: %s at sector %llu: no completion\n",
-		    vdrv_type_name(type), (unsigned long long)sector);
-		return -1;
-	}
-	st = *done->status;
-	if (len > 0) {
-		if (type == VDRV_T_IN && st == VDRV_S_OK)
-			memcpy(buf, gmem_host(&mem, gpa, len), len);
-		gmem_release(&mem, gpa, len);
-	}
-	free(done);
 	if (st != VDRV_S_OK && st != VDRV_S_IOERR) {
 		fprintf(stderr, "devread: %s at sector %llu: status %d\n",
 		    vdrv_type_name(type), (unsigned long long)sector, st);

@@ -244,52 +244,13 @@ cmd_work(uint64_t count, uint64_t seed, const char *in, const char *out,
 	return rv;
 }
 
-/* One request built by hand, waited for; its status byte, or -1. */
+/* One request built by hand in the second region, waited for. */
 static int
 one_request(uint32_t type, uint64_t sector, void *buf, uint32_t len,
-    int write_data, const struct vdrv_range *range)
+    const struct vdrv_range *range)
 {
-	struct vdrv_req	*r, *done;
-	uint64_t	 gpa = 0;
-	int		 st;
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
-	r->type = type;
-	r->sector = sector;
-	if (len > 0) {
-		if (gmem_alloc(&mem, 1, len, &gpa) == -1) {
-			free(r);
-			return -1;
-		}
-		r->nseg = 1;
-		r->len = len;
-		r->seg[0].gpa = gpa;
-		r->seg[0].len = len;
-		if (write_data)
-			memcpy(gmem_host(&mem, gpa, len), buf, len);
-	}
-	if (range != NULL) {
-		r->nranges = 1;
-		r->range[0] = *range;
-	}
-	if (vdrv_submit(&drv, r) == -1 || vdrv_kick(&drv) == -1) {
-		free(r);
-		return -1;
-	}
-	if ((done = vdrv_next(&drv, BAD_WAIT_MS)) == NULL) {
-		fprintf(stderr, "devtest: %s: no completion\n",
-		    vdrv_type_name(type));
-		return -1;
-	}
-	st = *done->status;
-	if (len > 0) {
-		if (!write_data && st == VDRV_S_OK)
-			memcpy(buf, gmem_host(&mem, gpa, len), len);
-		gmem_release(&mem, gpa, len);
-	}
-	free(done);
-	return st;
+	return vdrv_request(&drv, 1, type, sector, buf, len, range,
+	    BAD_WAIT_MS);
 }
 
 static const char *
@@ -315,15 +276,15 @@ cmd_ro(void)
 	memset(buf, 0x5a, sizeof(buf));
 	printf("ro-feature %d\n", (drv.host_features & VDRV_F_RO) != 0);
 	printf("write %s\n", status_name(one_request(VDRV_T_OUT, 0, buf,
-	    sizeof(buf), 1, NULL)));
+	    sizeof(buf), NULL)));
 	printf("discard %s\n", status_name(one_request(VDRV_T_DISCARD, 0,
-	    NULL, 0, 0, &range)));
+	    NULL, 0, &range)));
 	printf("write-zeroes %s\n", status_name(one_request(
-	    VDRV_T_WRITE_ZEROES, 0, NULL, 0, 0, &range)));
+	    VDRV_T_WRITE_ZEROES, 0, NULL, 0, &range)));
 	printf("read %s\n", status_name(one_request(VDRV_T_IN, 0, buf,
-	    sizeof(buf), 0, NULL)));
+	    sizeof(buf), NULL)));
 	printf("flush %s\n", status_name(one_request(VDRV_T_FLUSH, 0, NULL,
-	    0, 0, NULL)));
+	    0, NULL)));
 	return 0;
 }
 
@@ -648,7 +609,7 @@ bad_case(const char *name, const uint8_t *probe)
 static int
 probe_read(uint8_t *buf)
 {
-	return one_request(VDRV_T_IN, 0, buf, PROBE_LEN, 0, NULL) ==
+	return one_request(VDRV_T_IN, 0, buf, PROBE_LEN, NULL) ==
 	    VDRV_S_OK ? 0 : -1;
 }
 

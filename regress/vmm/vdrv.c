@@ -623,6 +623,55 @@ vdrv_next(struct vdrv *v, int timeout_ms)
 	return r;
 }
 
+int
+vdrv_request(struct vdrv *v, size_t region, uint32_t type, uint64_t sector,
+    void *buf, uint32_t len, const struct vdrv_range *range, int timeout_ms)
+{
+	struct vdrv_req	*r, *done;
+	uint64_t	 gpa = 0;
+	int		 st;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->type = type;
+	r->sector = sector;
+	if (len > 0) {
+		if (gmem_alloc(v->mem, region, len, &gpa) == -1) {
+			free(r);
+			return -1;
+		}
+		r->nseg = 1;
+		r->len = len;
+		r->seg[0].gpa = gpa;
+		r->seg[0].len = len;
+		if (type == VDRV_T_OUT)
+			memcpy(gmem_host(v->mem, gpa, len), buf, len);
+	}
+	if (range != NULL) {
+		r->nranges = 1;
+		r->range[0] = *range;
+	}
+	if (vdrv_submit(v, r) == -1 || vdrv_kick(v) == -1) {
+		free(r);
+		return -1;
+	}
+	/* Still in flight: its memory stays the device's. */
+	if ((done = vdrv_next(v, timeout_ms)) == NULL) {
+		fprintf(stderr, "%s: %s at sector %llu: no completion\n",
+		    program_invocation_short_name, vdrv_type_name(type),
+		    (unsigned long long)sector);
+		return -1;
+	}
+	st = *done->status;
+	if (len > 0) {
+		if (type != VDRV_T_OUT && st == VDRV_S_OK)
+			memcpy(buf, gmem_host(v->mem, gpa, len), len);
+		gmem_release(v->mem, gpa, len);
+	}
+	free(done);
+	return st;
+}
+
 const char *
 vdrv_type_name(uint32_t type)
 {

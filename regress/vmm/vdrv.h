@@ -191,6 +191,16 @@ int	 vdrv_wait(struct vdrv *, int timeout_ms);
  */
 struct vdrv_req *vdrv_next(struct vdrv *, int timeout_ms);
 
+/*
+ * One request of `len` bytes in guest memory region `region`, waited for:
+ * a write's data is taken from buf, any other type's lands in it;
+ * `range` (or NULL) is a discard or write-zeroes range.  The status byte,
+ * or -1 when the request could not be made or no completion came.
+ */
+int	 vdrv_request(struct vdrv *, size_t region, uint32_t type,
+	    uint64_t sector, void *buf, uint32_t len,
+	    const struct vdrv_range *range, int timeout_ms);
+
 /* Raw access for malformed rings. */
 void	 vdrv_desc_set(struct vdrv *, uint16_t i, uint64_t addr,
 	    uint32_t len, uint16_t flags, uint16_t next);
