@@ -212,6 +212,19 @@ device_write()
 		ok "$name: vioblk writing answers every request" \
 		    "($(grep '^writes ' "$W/dev.out"))"
 	fi
+	# The refusal reaches vioblk's log (tagged as its other lines), and
+	# the failed request's line names the image.
+	if [ -n "$want" ]; then
+		refused='^vioblk: .*copy\.qcow2: L2 entry .*not written over$'
+		failed='^vioblk: copy\.qcow2: write of [0-9]* bytes at sector '
+		if grep -q "$refused" "$W/err" && grep -q "$failed" "$W/err"
+		then
+			ok "$name: the refused write is logged with the image"
+		else
+			notok "$name: no log line naming the image and the" \
+			    "refused entry: $(why "$W/err")"
+		fi
+	fi
 	set -- $(qcheck "$W/copy.qcow2")
 	if [ "$1" -ne 0 ] && [ "$1" -ne 2 ] && [ "$1" -ne 3 ]; then
 		notok "$name: after the writes, qemu-img check exit $1"
