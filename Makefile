@@ -62,7 +62,7 @@ TEST_PC :=	cmocka
 DEB_BUILD :=	gcc make libevent-dev libseccomp-dev libbsd-dev libcmocka-dev \
 		zlib1g-dev libzstd-dev pkg-config mandoc
 DEB_TEST :=	qemu-utils qemu-system-x86 busybox-static cpio e2fsprogs clang \
-		libclang-rt-14-dev
+		libclang-rt-14-dev strace
 DEB_PKGS :=	$(DEB_BUILD) $(DEB_TEST)
 
 COMPAT_SRCS :=	$(wildcard compat/*.c)

@@ -24,6 +24,7 @@ static int	check_none(const void *, char *, size_t);
 static int	check_hello(const void *, char *, size_t);
 static int	check_disk(const void *, char *, size_t);
 static int	check_start(const void *, char *, size_t);
+static int	check_open_base(const void *, char *, size_t);
 static int	check_ready(const void *, char *, size_t);
 static int	check_mem_region(const void *, char *, size_t);
 static int	check_io_read(const void *, char *, size_t);
@@ -70,6 +71,13 @@ static const struct proto_type types[VIOBLK_IMSG_MAX] = {
 	[VIOBLK_IMSG_ERROR] = { "ERROR", sizeof(struct vioblk_error), 0,
 	    VIOBLK_FROM_CHILD, check_error },
 	[VIOBLK_IMSG_LISTEN] = { "LISTEN", 0, 1, VIOBLK_FROM_PARENT, check_none },
+	[VIOBLK_IMSG_OPEN_BASE] = { "OPEN_BASE",
+	    sizeof(struct vioblk_open_base), 0, VIOBLK_FROM_CHILD,
+	    check_open_base },
+	[VIOBLK_IMSG_BASE_REFUSED] = { "BASE_REFUSED", 0, 0,
+	    VIOBLK_FROM_PARENT, check_none },
+	[VIOBLK_IMSG_CHAIN_DONE] = { "CHAIN_DONE", 0, 0, VIOBLK_FROM_CHILD,
+	    check_none },
 };
 
 static int
@@ -150,6 +158,27 @@ check_start(const void *p, char *err, size_t errlen)
 	if (m.flags & ~VIOBLK_START_FLAGS)
 		return refuse(EINVAL, err, errlen,
 		    "START: unknown flags 0x%x", m.flags & ~VIOBLK_START_FLAGS);
+	return 0;
+}
+
+static int
+check_open_base(const void *p, char *err, size_t errlen)
+{
+	struct vioblk_open_base	m;
+
+	memcpy(&m, p, sizeof(m));
+	if (m.index >= VIOBLK_PROTO_DISKS_MAX)
+		return refuse(ERANGE, err, errlen,
+		    "OPEN_BASE: index %u beyond %d", m.index,
+		    VIOBLK_PROTO_DISKS_MAX - 1);
+	if (m.format > VIOBLK_FORMAT_QCOW2)
+		return refuse(EINVAL, err, errlen,
+		    "OPEN_BASE: unknown format %u", m.format);
+	if (!terminated(m.name, sizeof(m.name)))
+		return refuse(EINVAL, err, errlen,
+		    "OPEN_BASE: name not terminated");
+	if (m.name[0] == '\0')
+		return refuse(EINVAL, err, errlen, "OPEN_BASE: empty name");
 	return 0;
 }
 

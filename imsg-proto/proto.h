@@ -15,9 +15,17 @@
  *			PAUSE, RESUME, VERBOSE, SHUTDOWN
  *	child -> VMM	IO_READ_REPLY, INTR, ERROR
  *
- * The parent channel: DISK for each image, top first, then START, then
- * VMM_CHANNEL, or LISTEN when the child serves vhost-user front-ends
- * instead of a VMM.  Anything else there, or in another order, is fatal.
+ * The parent channel, in order:
+ *	parent -> child	DISK for the top image, START, then VMM_CHANNEL, or
+ *			LISTEN when the child serves vhost-user front-ends
+ *			instead of a VMM
+ *	child -> parent	OPEN_BASE for each base the chain names, from inside
+ *			the sandbox, answered with DISK or BASE_REFUSED
+ *	child -> parent	CHAIN_DONE: no more OPEN_BASE, before the child reads
+ *			a byte from the VMM or a front-end
+ * The parent parses no image: the child reads each base's name and asks,
+ * the parent applies its policy (confinement, file types, depth, loops,
+ * locks) and opens.  Anything else there, or in another order, is fatal.
  *
  * A message that fails validation is answered with ERROR and dropped.
  * A message that breaks the protocol's state (a second HELLO, anything
@@ -77,6 +85,9 @@ enum vioblk_imsg_type {
 	VIOBLK_IMSG_VERBOSE,		/* VMM -> child, parent -> child */
 	VIOBLK_IMSG_ERROR,		/* child -> VMM */
 	VIOBLK_IMSG_LISTEN,		/* parent -> child, listening socket fd */
+	VIOBLK_IMSG_OPEN_BASE,		/* child -> parent */
+	VIOBLK_IMSG_BASE_REFUSED,	/* parent -> child */
+	VIOBLK_IMSG_CHAIN_DONE,		/* child -> parent */
 	VIOBLK_IMSG_MAX
 };
 
@@ -112,13 +123,26 @@ struct vioblk_disk {
 #define VIOBLK_START_UNSAFE	0x0002	/* -U: run without Landlock */
 #define VIOBLK_START_FLAGS	(VIOBLK_START_RDONLY | VIOBLK_START_UNSAFE)
 
-/* START: the chain is complete. */
+/* START: the images sent so far; the child asks for the rest. */
 struct vioblk_start {
 	uint32_t	ndisks;		/* DISK messages sent, 1..DISKS_MAX */
 	uint32_t	flags;		/* VIOBLK_START_* */
 };
 
 /* VMM_CHANNEL: no payload, the fd is the socket to the VMM. */
+
+/*
+ * OPEN_BASE: open the base that the last image of the chain names, as
+ * that image records it; answered with DISK (index + 1) and the fd, or
+ * with BASE_REFUSED (no payload) after the parent has said why.
+ */
+struct vioblk_open_base {
+	uint32_t	index;		/* the image naming it: the last so far */
+	uint32_t	format;		/* VIOBLK_FORMAT_* recorded, or DETECT */
+	char		name[VIOBLK_PROTO_NAME_MAX];	/* NUL-terminated */
+};
+
+/* CHAIN_DONE: no payload; the parent opens nothing more for the child. */
 
 /*
  * LISTEN: no payload, the fd is a listening unix socket on which the
@@ -203,6 +227,7 @@ union vioblk_payload {
 	struct vioblk_hello		hello;
 	struct vioblk_disk		disk;
 	struct vioblk_start		start;
+	struct vioblk_open_base		open_base;
 	struct vioblk_ready		ready;
 	struct vioblk_mem_region	mem_region;
 	struct vioblk_io_read		io_read;

@@ -111,17 +111,17 @@ int	qcow2_create(int fd, const struct qcow2_create_opts *, char *err,
 
 struct qcow2_base {
 	char	name[QCOW2_BASE_NAME_MAX + 1];	/* as written in the image */
-	char	path[4096];		/* resolved against the image's dir */
 	int	format;			/* BACKING_FORMAT_*, as recorded */
 };
 
 /*
- * Read the base image name of the qcow2 image on fd, whose own path is
- * image_path.  Returns 1 and fills *base when there is one, 0 when there is
- * none or the image is raw, -1 on error.
+ * Read the name and recorded format of the base of the image on fd, named
+ * name in messages, whose own format is forced or recorded as format
+ * (BACKING_FORMAT_NONE: detect it).  Returns 1 and fills *base when there
+ * is one, 0 when there is none or the image is raw, -1 on error.
  */
-int	qcow2_get_base(int fd, const char *image_path, struct qcow2_base *,
-	    char *err, size_t errlen);
+int	qcow2_get_base(int fd, int format, const char *name,
+	    struct qcow2_base *, char *err, size_t errlen);
 
 /* qcow2_check() fix flags, as qemu-img check -r leaks and -r all. */
 #define QCOW2_FIX_LEAKS		0x1	/* lower refcounts nothing uses */

@@ -163,19 +163,19 @@ out:
 }
 
 int
-qcow2_get_base(int fd, const char *image_path, struct qcow2_base *base,
+qcow2_get_base(int fd, int format, const char *name, struct qcow2_base *base,
     char *err, size_t errlen)
 {
 	struct qcow2 q;
-	const char *slash;
-	size_t dlen;
 	int rv;
 
 	memset(base, 0, sizeof(*base));
-	if (backing_detect(fd) != BACKING_FORMAT_QCOW2)
+	/* A raw image, forced or recorded, is never probed into a qcow2. */
+	if (format == BACKING_FORMAT_RAW ||
+	    backing_detect(fd) != BACKING_FORMAT_QCOW2)
 		return (0);
 	memset(&q, 0, sizeof(q));
-	rv = qcow2_parse(&q, fd, image_path, 1, err, errlen);
+	rv = qcow2_parse(&q, fd, name, 1, err, errlen);
 	qcow2_free_zstd(&q);
 	if (rv == -1)
 		return (-1);
@@ -183,21 +183,5 @@ qcow2_get_base(int fd, const char *image_path, struct qcow2_base *base,
 		return (0);
 	snprintf(base->name, sizeof(base->name), "%s", q.base_name);
 	base->format = q.base_format;
-	slash = image_path != NULL ? strrchr(image_path, '/') : NULL;
-	if (q.base_name[0] == '/' || slash == NULL) {
-		if (strlen(q.base_name) >= sizeof(base->path))
-			goto toolong;
-		snprintf(base->path, sizeof(base->path), "%s", q.base_name);
-		return (1);
-	}
-	dlen = slash - image_path + 1;
-	if (dlen + strlen(q.base_name) >= sizeof(base->path))
-		goto toolong;
-	memcpy(base->path, image_path, dlen);
-	memcpy(base->path + dlen, q.base_name, strlen(q.base_name) + 1);
 	return (1);
-toolong:
-	qerr(err, errlen, image_path, "base path too long");
-	errno = ENAMETOOLONG;
-	return (-1);
 }

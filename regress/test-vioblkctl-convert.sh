@@ -17,7 +17,8 @@ clean()
 	    ! grep -q leaked "$W/check"
 }
 
-# A chain of five with relative names, data and zeroes at every level.
+# A chain of five with relative names, data and zeroes at every level;
+# each base lies above its image, so -B names the chain's directory.
 c=$W/chain
 mkdir -p "$c/d1/d2/d3/d4"
 $TO qemu-img create -q -f raw "$c/l0.raw" 40M
@@ -40,7 +41,7 @@ $TO qemu-io -f qcow2 -c "write -P 0xa4 $((45 * M - 512)) 1k" \
 top=$c/d1/d2/d3/d4/l4.qcow2
 $TO qemu-img convert -O raw "$top" "$W/ref.raw"
 
-if $TO "$CTL" convert "$top" "$W/ours.raw" 2>"$W/err" &&
+if $TO "$CTL" -B "$c" convert "$top" "$W/ours.raw" 2>"$W/err" &&
     cmp -s "$W/ref.raw" "$W/ours.raw"; then
 	ok "chain of five to raw equals qemu-img convert"
 else
@@ -53,7 +54,7 @@ if [ "$used" -lt $((40 * 1024)) ]; then
 else
 	notok "raw result not sparse (${used} KiB used)"
 fi
-if $TO "$CTL" convert -p -O qcow2 "$top" "$W/ours.qcow2" >"$W/out" \
+if $TO "$CTL" -B "$c" convert -p -O qcow2 "$top" "$W/ours.qcow2" >"$W/out" \
     2>"$W/err" && clean "$W/ours.qcow2" &&
     $TO qemu-img compare -q -f raw "$W/ref.raw" "$W/ours.qcow2"; then
 	ok "chain of five to qcow2: clean and equal"
@@ -68,7 +69,7 @@ fi
 # On a terminal (script(1) gives one) -p draws its progress to 100%.
 if command -v script >/dev/null; then
 	CTLABS=$(cd "$(dirname "$CTL")" && pwd)/$(basename "$CTL")
-	$TO script -qec "'$CTLABS' convert -p '$top' '$W/tty.raw'" \
+	$TO script -qec "'$CTLABS' -B '$c' convert -p '$top' '$W/tty.raw'" \
 	    /dev/null >"$W/tty.out" 2>&1 </dev/null
 	if grep -q "(100.00/100%)" "$W/tty.out" && cmp -s "$W/ref.raw" \
 	    "$W/tty.raw"; then
@@ -128,7 +129,7 @@ else
 fi
 
 # A tiny metadata cache (-C) evicts all the time and reads the same.
-if $TO "$CTL" -C 64k convert "$top" "$W/small.raw" 2>"$W/err" &&
+if $TO "$CTL" -B "$c" -C 64k convert "$top" "$W/small.raw" 2>"$W/err" &&
     cmp -s "$W/ref.raw" "$W/small.raw"; then
 	ok "-C 64k: a tiny cache reads the chain the same"
 else

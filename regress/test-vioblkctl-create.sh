@@ -47,7 +47,8 @@ create()
 {
 	name=$1
 	shift
-	if $TO "$CTL" create "$@" >"$W/out" 2>&1; then
+	# Some bases lie above the new image: -B allows all of $W.
+	if $TO "$CTL" -B "$W" create "$@" >"$W/out" 2>&1; then
 		return 0
 	fi
 	notok "$name: vioblkctl create $*: $(head -1 "$W/out")"

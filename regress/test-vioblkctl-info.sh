@@ -108,7 +108,7 @@ else
 fi
 $TO "$CTL" info "$W/d18.qcow2" >/dev/null 2>"$W/err"
 rc=$?
-if [ $rc -eq 1 ] && grep -q "^vioblkctl: .*deeper than 17" "$W/err"; then
+if [ $rc -eq 1 ] && grep -q "^vioblkctl: .*deeper than 16 levels" "$W/err"; then
 	ok "chain of 18 refused ($(cat "$W/err"))"
 else
 	notok "chain of 18: exit $rc, $(why "$W/err")"

@@ -19,7 +19,9 @@ samemap()
 		notok "$name (qemu-img map failed)"
 		return
 	fi
-	if ! $TO "$CTL" map --json "$img" >"$W/ours.json" 2>"$W/err"; then
+	# Some chains name bases above their images: -B allows all of $W.
+	if ! $TO "$CTL" -B "$W" map --json "$img" >"$W/ours.json" \
+	    2>"$W/err"; then
 		notok "$name ($(why "$W/err"))"
 		return
 	fi

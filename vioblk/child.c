@@ -29,6 +29,7 @@
 
 #include "imsg-proto/proto.h"
 #include "qcow2/backing.h"
+#include "vioblk/child_bases.h"
 #include "vioblk/child_dev.h"
 #include "vioblk/child_vhu.h"
 #include "vioblk/log.h"
@@ -62,10 +63,7 @@
 
 struct child {
 	struct backing		*backing;
-	int			 fds[VIOBLK_PROTO_DISKS_MAX];
-	char			*names[VIOBLK_PROTO_DISKS_MAX];
-	int			 formats[VIOBLK_PROTO_DISKS_MAX];
-	size_t			 ndisks;
+	struct child_images	 im;		/* top first, then the bases */
 	uint32_t		 flags;		/* VIOBLK_START_* */
 	int			 started;
 
@@ -174,7 +172,7 @@ child_exit(struct child *c, int status)
 {
 	if (c->backing != NULL) {
 		if (backing_flush(c->backing) == -1) {
-			log_warn("%s: flush", c->names[0]);
+			log_warn("%s: flush", c->im.names[0]);
 			status = 1;
 		}
 		backing_close(c->backing);
@@ -296,7 +294,7 @@ child_pause(struct child *c, struct child_msg *m, char *err, size_t errlen)
 {
 	(void)m;
 	if (backing_flush(c->backing) == -1) {
-		snprintf(err, errlen, "%s: flush: %s", c->names[0],
+		snprintf(err, errlen, "%s: flush: %s", c->im.names[0],
 		    strerror(errno));
 		return MSG_REFUSED;
 	}
@@ -535,22 +533,15 @@ child_start_msg(struct child *c, struct child_msg *m)
 	case VIOBLK_IMSG_DISK:
 		if (c->started)
 			fatalx("parent channel: DISK after START");
-		if (m->p.disk.index != c->ndisks)
-			fatalx("parent channel: DISK %u, expected %zu",
-			    m->p.disk.index, c->ndisks);
-		if ((c->names[c->ndisks] = strdup(m->p.disk.name)) == NULL)
-			fatal("parent channel");
-		c->fds[c->ndisks] = m->fd;
-		c->formats[c->ndisks] = m->p.disk.format;
-		c->ndisks++;
+		child_images_add(&c->im, &m->p.disk, m->fd);
 		m->fd = -1;
 		return 0;
 	case VIOBLK_IMSG_START:
 		if (c->started)
 			fatalx("parent channel: second START");
-		if (m->p.start.ndisks != c->ndisks)
+		if (m->p.start.ndisks != c->im.n)
 			fatalx("parent channel: START of %u disks after %zu",
-			    m->p.start.ndisks, c->ndisks);
+			    m->p.start.ndisks, c->im.n);
 		c->flags = m->p.start.flags;
 		c->started = 1;
 		return 0;
@@ -625,7 +616,7 @@ child_serial(struct child *c, char *serial, size_t len)
 	const char	*name, *slash;
 	size_t		 i;
 
-	name = c->names[0];
+	name = c->im.names[0];
 	if ((slash = strrchr(name, '/')) != NULL && slash[1] != '\0')
 		name = slash + 1;
 	memset(serial, 0, len);
@@ -643,25 +634,25 @@ child_open_backing(struct child *c)
 
 	if (c->flags & VIOBLK_START_RDONLY)
 		flags |= BACKING_RDONLY;
-	if (c->formats[0] == VIOBLK_FORMAT_RAW)
+	if (c->im.formats[0] == VIOBLK_FORMAT_RAW)
 		flags |= BACKING_FMT_RAW;
-	else if (c->formats[0] == VIOBLK_FORMAT_QCOW2)
+	else if (c->im.formats[0] == VIOBLK_FORMAT_QCOW2)
 		flags |= BACKING_FMT_QCOW2;
 	memset(&params, 0, sizeof(params));
-	params.names = (const char *const *)c->names;
+	params.names = (const char *const *)c->im.names;
 	err[0] = '\0';
 	backing_warn(child_backing_warn);
-	if (backing_open_params(&c->backing, c->fds, c->ndisks, flags,
+	if (backing_open_params(&c->backing, c->im.fds, c->im.n, flags,
 	    &params, err, sizeof(err)) == -1) {
 		if (err[0] != '\0')
 			fatalx("%s", err);
-		fatal("%s", c->names[0]);
+		fatal("%s", c->im.names[0]);
 	}
 	if ((size = backing_size(c->backing)) < 0)
-		fatal("%s: size", c->names[0]);
+		fatal("%s: size", c->im.names[0]);
 	if (size % VIOBLK_SECTOR_SIZE != 0)
 		log_info("%s: the last %lld bytes are not a whole sector and "
-		    "stay hidden", c->names[0],
+		    "stay hidden", c->im.names[0],
 		    (long long)(size % VIOBLK_SECTOR_SIZE));
 
 	memset(&c->ready, 0, sizeof(c->ready));
@@ -672,7 +663,7 @@ child_open_backing(struct child *c)
 	c->ready.size_max = VIOBLK_SIZE_MAX;
 	c->ready.blk_size = VIOBLK_SECTOR_SIZE;
 	child_serial(c, c->ready.serial, sizeof(c->ready.serial));
-	log_debug("%s: %zu image(s), %llu sectors%s", c->names[0], c->ndisks,
+	log_debug("%s: %zu image(s), %llu sectors%s", c->im.names[0], c->im.n,
 	    (unsigned long long)c->ready.capacity,
 	    (c->flags & VIOBLK_START_RDONLY) ? ", read-only" : "");
 }
@@ -712,32 +703,14 @@ child_events(struct child *c)
 			fatal("sigaction");
 }
 
-/* vhost-user mode: the same image and sandbox, front-ends instead. */
-static void
-child_main_vhu(struct child *c)
-{
-	struct child_vhu_params	p;
-	char			serial[VIOBLK_PROTO_SERIAL_LEN + 1];
-
-	memset(serial, 0, sizeof(serial));
-	memcpy(serial, c->ready.serial, VIOBLK_PROTO_SERIAL_LEN);
-	memset(&p, 0, sizeof(p));
-	p.backing = c->backing;
-	p.name = c->names[0];
-	p.serial = serial;
-	p.readonly = (c->flags & VIOBLK_START_RDONLY) != 0;
-	if (c->flags & VIOBLK_START_UNSAFE)
-		p.sandbox_flags |= SANDBOX_UNSAFE;
-	p.listen_fd = c->listen_fd;
-	p.parent = &c->parent;
-	child_vhu_main(&p);
-}
-
 int
 child_main(void)
 {
-	struct child	c;
-	int		sflags = 0;
+	struct child		 c;
+	struct child_vhu_params	 vp;
+	struct child_vhu	*cv = NULL;
+	char			 serial[VIOBLK_PROTO_SERIAL_LEN + 1];
+	int			 sflags = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.state = ST_HELLO;
@@ -748,17 +721,33 @@ child_main(void)
 	/* Executed as /proc/self/exe, it would show as "exe" in ps(1). */
 	prctl(PR_SET_NAME, CHILD_NAME);
 
+	/* Whatever needs a new descriptor or a signal handler, first. */
 	child_receive(&c);
-	child_open_backing(&c);
-	if (c.listen_fd != -1)
-		child_main_vhu(&c);
-	child_events(&c);
-
+	if (c.listen_fd != -1) {
+		memset(&vp, 0, sizeof(vp));
+		vp.name = c.im.names[0];
+		vp.readonly = (c.flags & VIOBLK_START_RDONLY) != 0;
+		vp.listen_fd = c.listen_fd;
+		vp.parent = &c.parent;
+		cv = child_vhu_setup(&vp);
+		sflags |= SANDBOX_ACCEPT;
+	} else
+		child_events(&c);
 	if (c.flags & VIOBLK_START_UNSAFE)
 		sflags |= SANDBOX_UNSAFE;
+
+	/* Not one byte of any image is read before this. */
 	if (sandbox_enter(sflags) == -1)
 		child_exit(&c, 1);
+	if (child_bases_ask(&c.parent, &c.im) == -1)
+		child_exit(&c, 1);
+	child_open_backing(&c);
 
+	if (cv != NULL) {
+		memset(serial, 0, sizeof(serial));
+		memcpy(serial, c.ready.serial, VIOBLK_PROTO_SERIAL_LEN);
+		child_vhu_serve(cv, c.backing, serial);
+	}
 	child_send(&c, VIOBLK_IMSG_READY, &c.ready, sizeof(c.ready));
 	child_vmm_update(&c);
 	if (event_base_dispatch(c.base) == -1)

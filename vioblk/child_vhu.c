@@ -32,7 +32,6 @@
 #include "vioblk/guestmem.h"
 #include "vioblk/log.h"
 #include "vioblk/nonblock.h"
-#include "vioblk/sandbox.h"
 #include "vioblk/vhost_user.h"
 #include "vioblk/virtio_blk.h"
 
@@ -45,6 +44,7 @@ static const int	cv_sigs[] = { SIGTERM, SIGINT, SIGHUP };
 
 struct child_vhu {
 	struct child_vhu_params	 p;
+	struct backing		*backing;	/* from the serve on */
 	struct event_base	*base;
 	struct guestmem		 mem;
 	struct vioblk		*dev;
@@ -65,13 +65,13 @@ cv_exit(struct child_vhu *cv, int status)
 		vhu_conn_free(cv->conn);
 		cv->conn = NULL;
 	}
-	if (cv->p.backing != NULL) {
-		if (backing_flush(cv->p.backing) == -1) {
+	if (cv->backing != NULL) {
+		if (backing_flush(cv->backing) == -1) {
 			log_warn("%s: flush", cv->p.name);
 			status = 1;
 		}
-		backing_close(cv->p.backing);
-		cv->p.backing = NULL;
+		backing_close(cv->backing);
+		cv->backing = NULL;
 	}
 	exit(status);
 }
@@ -131,7 +131,7 @@ cv_accept(int fd, short events, void *arg)
 	memset(&vp, 0, sizeof(vp));
 	vp.dev = cv->dev;
 	vp.mem = &cv->mem;
-	vp.backing = cv->p.backing;
+	vp.backing = cv->backing;
 	vp.base = cv->base;
 	vp.closed = cv_closed;
 	vp.arg = cv;
@@ -193,30 +193,18 @@ cv_parent(int fd, short events, void *arg)
 		fatal("parent channel");
 }
 
-/* Everything that needs a new descriptor or sigaction happens here. */
-static void
-cv_setup(struct child_vhu *cv)
+struct child_vhu *
+child_vhu_setup(const struct child_vhu_params *p)
 {
-	struct vioblk_params	vp;
-	char			err[CV_ERR_LEN];
-	size_t			i;
+	struct child_vhu	*cv;
+	size_t			 i;
 
+	if ((cv = calloc(1, sizeof(*cv))) == NULL)
+		fatal("vhost-user");
+	cv->p = *p;
 	if ((cv->base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	guestmem_init(&cv->mem);
-	memset(&vp, 0, sizeof(vp));
-	vp.backing = cv->p.backing;
-	vp.mem = &cv->mem;
-	vp.readonly = cv->p.readonly;
-	vp.serial = cv->p.serial;
-	vp.raise = cv_raise;
-	vp.warn = cv_warn;
-	vp.arg = cv;
-	if ((cv->dev = vioblk_new(&vp, err, sizeof(err))) == NULL)
-		fatalx("%s: %s", cv->p.name, err);
-	/* vhost-user kicks always come through eventfds. */
-	vioblk_set_poll(cv->dev, VIOBLK_POLL_NS);
-
 	if (fd_set_nonblock(cv->p.listen_fd) == -1)
 		fatal("listening socket");
 	if (fd_set_nonblock(cv->p.parent->fd) == -1)
@@ -234,20 +222,33 @@ cv_setup(struct child_vhu *cv)
 		    evsignal_add(cv->ev_sig[i], NULL) == -1)
 			fatalx("cannot catch signal %d", cv_sigs[i]);
 	}
+	return cv;
 }
 
 void
-child_vhu_main(const struct child_vhu_params *p)
+child_vhu_serve(struct child_vhu *cv, struct backing *backing,
+    const char *serial)
 {
-	struct child_vhu	cv;
+	struct vioblk_params	vp;
+	char			err[CV_ERR_LEN];
 
-	memset(&cv, 0, sizeof(cv));
-	cv.p = *p;
-	cv_setup(&cv);
-	if (sandbox_enter(cv.p.sandbox_flags | SANDBOX_ACCEPT) == -1)
-		cv_exit(&cv, 1);
-	log_debug("vhost-user: %s: waiting for a front-end", cv.p.name);
-	if (event_base_dispatch(cv.base) == -1)
+	cv->backing = backing;
+	memset(&vp, 0, sizeof(vp));
+	vp.backing = backing;
+	vp.mem = &cv->mem;
+	vp.readonly = cv->p.readonly;
+	vp.serial = serial;
+	vp.raise = cv_raise;
+	vp.warn = cv_warn;
+	vp.arg = cv;
+	if ((cv->dev = vioblk_new(&vp, err, sizeof(err))) == NULL) {
+		log_warnx("%s: %s", cv->p.name, err);
+		cv_exit(cv, 1);
+	}
+	/* vhost-user kicks always come through eventfds. */
+	vioblk_set_poll(cv->dev, VIOBLK_POLL_NS);
+	log_debug("vhost-user: %s: waiting for a front-end", cv->p.name);
+	if (event_base_dispatch(cv->base) == -1)
 		fatalx("event loop failed");
-	cv_exit(&cv, 0);
+	cv_exit(cv, 0);
 }

@@ -9,24 +9,30 @@
 #define CHILD_VHU_H
 
 struct backing;
+struct child_vhu;
 struct imsgbuf;
 
 struct child_vhu_params {
-	struct backing	*backing;	/* the open chain; flushed, closed */
 	const char	*name;		/* the top image, for messages */
-	const char	*serial;	/* GET_ID: up to 20 bytes, NUL-padded */
 	int		 readonly;	/* offer a read-only disk */
-	int		 sandbox_flags;	/* SANDBOX_UNSAFE or 0 */
 	int		 listen_fd;	/* from LISTEN; becomes this code's */
 	struct imsgbuf	*parent;	/* the parent channel, start read */
 };
 
 /*
- * Enter the sandbox and serve front-ends until a termination signal or
- * the parent goes away; then flush and close the image and exit.  Does
- * not return.
+ * Before the sandbox: everything that needs a new descriptor or a signal
+ * handler (the event loop, its signal events, the listening socket).
+ * Fatal on failure.
  */
-void	child_vhu_main(const struct child_vhu_params *)
-	    __attribute__((__noreturn__));
+struct child_vhu *child_vhu_setup(const struct child_vhu_params *);
+
+/*
+ * Inside the sandbox, once the chain is open: serve front-ends until a
+ * termination signal or the parent going away; then flush and close the
+ * image and exit.  serial is GET_ID's answer, up to 20 bytes.  Does not
+ * return.
+ */
+void	child_vhu_serve(struct child_vhu *, struct backing *,
+	    const char *serial) __attribute__((__noreturn__));
 
 #endif /* CHILD_VHU_H */

@@ -77,27 +77,6 @@ parse_fd(const char *opt, const char *s, int listening)
 	return (int)l;
 }
 
-static void
-add_basedir(struct vioblk_opts *o, const char *dir)
-{
-	struct stat	  st;
-	char		**dirs, *real;
-
-	if ((real = realpath(dir, NULL)) == NULL) {
-		log_warn("-B %s", dir);
-		exit(1);
-	}
-	if (stat(real, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		log_warnx("-B %s: not a directory", dir);
-		exit(1);
-	}
-	dirs = reallocarray(o->basedirs, o->nbasedirs + 1, sizeof(*dirs));
-	if (dirs == NULL)
-		fatal("-B %s", dir);
-	dirs[o->nbasedirs++] = real;
-	o->basedirs = dirs;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -110,7 +89,7 @@ main(int argc, char *argv[])
 	struct vioblk_opts	 o;
 	const char		*fdarg = NULL, *listenarg = NULL;
 	const char		*argv0 = argv[0];
-	size_t			 i;
+	char			 err[VIOBLK_PROTO_TEXT_MAX];
 	int			 ch, childmode = 0, caps = 0, rv;
 
 	memset(&o, 0, sizeof(o));
@@ -121,7 +100,11 @@ main(int argc, char *argv[])
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'B':
-			add_basedir(&o, optarg);
+			if (imgpolicy_add_dir(&o.policy, optarg, err,
+			    sizeof(err)) == -1) {
+				log_warnx("%s", err);
+				exit(1);
+			}
 			break;
 		case 'c':
 			fdarg = optarg;
@@ -195,9 +178,9 @@ main(int argc, char *argv[])
 	if (listenarg != NULL)
 		o.listen_fd = parse_fd("--fd", listenarg, 1);
 	log_init(1, o.verbose);
+	if (imgpolicy_unconfined(&o.policy))
+		log_warnx("bases are not confined (-B /)");
 	rv = parent_main(&o, argv0);
-	for (i = 0; i < o.nbasedirs; i++)
-		free(o.basedirs[i]);
-	free(o.basedirs);
+	imgpolicy_free(&o.policy);
 	return rv;
 }

@@ -1,7 +1,10 @@
 /*
- * The privileged parent.  It opens the image chain, starts the child as a
- * fresh execution of this same program, hands it every descriptor over
- * imsg and keeps none of them.  Afterwards it only supervises: it passes
+ * The privileged parent.  It opens the top image, starts the child as a
+ * fresh execution of this same program and hands it the image and the
+ * VMM channel over imsg.  It reads no byte of any image: the child, in
+ * its sandbox, reads each image's base name and asks for it, and the
+ * parent answers under its policy (qcow2/imgchain.h) until the child says
+ * the chain is complete.  Afterwards it only supervises: it passes
  * termination signals on, reaps the child and exits with its status.
  */
 
@@ -83,41 +86,43 @@ parent_exec_child(int fd, pid_t ppid, const struct vioblk_opts *o,
 	_exit(EXIT_EXEC_FAILED);
 }
 
+/* Pass the chain's newest image to the child and forget it here. */
+static int
+parent_send_disk(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
+{
+	struct vioblk_disk	disk;
+	size_t			i = c->n - 1;
+	int			fd = c->fds[i];
+
+	memset(&disk, 0, sizeof(disk));
+	disk.index = i;
+	disk.format = c->formats[i];
+	if (i > 0 || rdonly)
+		disk.flags |= VIOBLK_DISK_RDONLY;
+	snprintf(disk.name, sizeof(disk.name), "%s", c->names[i]);
+	c->fds[i] = -1;
+	if (imsg_compose(ibuf, VIOBLK_IMSG_DISK, 0, 0, fd, &disk,
+	    sizeof(disk)) == -1 || imsgbuf_flush(ibuf) == -1) {
+		log_warn("%s: send to child", c->names[i]);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Send the chain, START and the VMM channel, or the listening socket of
- * vhost-user mode when listen_fd is not -1; every fd sent is closed.
+ * Send the top image, START and the VMM channel, or the listening socket
+ * of vhost-user mode when listen_fd is not -1; every fd sent is closed.
  */
 static int
-parent_send(int fd, struct chain *c, const struct vioblk_opts *o,
-    int listen_fd)
+parent_send(struct imsgbuf *ibuf, struct imgchain *c,
+    const struct vioblk_opts *o, int listen_fd)
 {
-	struct imsgbuf		ibuf;
-	struct vioblk_disk	disk;
 	struct vioblk_start	start;
-	size_t			i;
 	uint32_t		type = VIOBLK_IMSG_VMM_CHANNEL;
 	int			sendfd;
 
-	if (imsgbuf_init(&ibuf, fd) == -1) {
-		log_warn("parent channel");
+	if (parent_send_disk(ibuf, c, o->rdonly) == -1)
 		return -1;
-	}
-	imsgbuf_allow_fdpass(&ibuf);
-	for (i = 0; i < c->n; i++) {
-		memset(&disk, 0, sizeof(disk));
-		disk.index = i;
-		disk.format = c->formats[i];
-		if (i > 0 || o->rdonly)
-			disk.flags |= VIOBLK_DISK_RDONLY;
-		snprintf(disk.name, sizeof(disk.name), "%s", c->names[i]);
-		sendfd = c->fds[i];
-		c->fds[i] = -1;
-		if (imsg_compose(&ibuf, VIOBLK_IMSG_DISK, 0, 0, sendfd, &disk,
-		    sizeof(disk)) == -1) {
-			log_warn("%s: send to child", c->names[i]);
-			goto fail;
-		}
-	}
 	memset(&start, 0, sizeof(start));
 	start.ndisks = c->n;
 	if (o->rdonly)
@@ -129,21 +134,80 @@ parent_send(int fd, struct chain *c, const struct vioblk_opts *o,
 		type = VIOBLK_IMSG_LISTEN;
 		sendfd = listen_fd;
 	}
-	if (imsg_compose(&ibuf, VIOBLK_IMSG_START, 0, 0, -1, &start,
+	if (imsg_compose(ibuf, VIOBLK_IMSG_START, 0, 0, -1, &start,
 	    sizeof(start)) == -1 ||
-	    imsg_compose(&ibuf, type, 0, 0, sendfd, NULL, 0) == -1) {
+	    imsg_compose(ibuf, type, 0, 0, sendfd, NULL, 0) == -1 ||
+	    imsgbuf_flush(ibuf) == -1) {
 		log_warn("send to child");
-		goto fail;
+		return -1;
 	}
-	if (imsgbuf_flush(&ibuf) == -1) {
-		log_warn("send to child");
-		goto fail;
-	}
-	imsgbuf_clear(&ibuf);
 	return 0;
-fail:
-	imsgbuf_clear(&ibuf);
-	return -1;
+}
+
+/*
+ * Answer the child's OPEN_BASE requests, one at a time and each for the
+ * base of the newest image, until CHAIN_DONE.  A refusal is said here, in
+ * one line, and answered with BASE_REFUSED.  Returns 0 when the chain is
+ * done or the child has gone (its status tells how), -1 when the child
+ * broke the protocol.
+ */
+static int
+parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
+{
+	struct vioblk_open_base	 req;
+	struct imsg		 imsg;
+	char			 err[VIOBLK_PROTO_TEXT_MAX * 4];
+	uint32_t		 type;
+	size_t			 len;
+	ssize_t			 n;
+
+	for (;;) {
+		if ((n = imsgbuf_read(ibuf)) == -1) {
+			log_warn("parent channel");
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		while ((n = imsg_get(ibuf, &imsg)) > 0) {
+			type = imsg_get_type(&imsg);
+			len = imsg_get_len(&imsg);
+			memset(&req, 0, sizeof(req));
+			if (type == VIOBLK_IMSG_CHAIN_DONE && len == 0 &&
+			    imsg_get_fd(&imsg) == -1) {
+				imsg_free(&imsg);
+				log_debug("%s: chain of %zu image(s) complete",
+				    c->names[0], c->n);
+				return 0;
+			}
+			if (type != VIOBLK_IMSG_OPEN_BASE ||
+			    len != sizeof(req) ||
+			    imsg_get_data(&imsg, &req, sizeof(req)) == -1 ||
+			    proto_validate(type, &req, len,
+			    imsg_get_fd(&imsg) != -1, err, sizeof(err)) == -1 ||
+			    req.index != c->n - 1) {
+				log_warnx("parent channel: %s out of turn from "
+				    "the child", proto_type_name(type));
+				imsg_free(&imsg);
+				return -1;
+			}
+			imsg_free(&imsg);
+			if (imgchain_add_base(c, req.name, req.format, err,
+			    sizeof(err)) == -1) {
+				log_warnx("%s", err);
+				if (imsg_compose(ibuf, VIOBLK_IMSG_BASE_REFUSED,
+				    0, 0, -1, NULL, 0) == -1 ||
+				    imsgbuf_flush(ibuf) == -1)
+					return 0;
+				continue;
+			}
+			if (parent_send_disk(ibuf, c, rdonly) == -1)
+				return -1;
+		}
+		if (n == -1) {
+			log_warn("parent channel");
+			return -1;
+		}
+	}
 }
 
 static int
@@ -171,8 +235,10 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 {
 	static const int	 forwarded[] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction	 sa;
-	struct chain		 c;
+	struct imgchain		 c;
+	struct imsgbuf		 ibuf;
 	struct listener		 l;
+	char			 err[VIOBLK_PROTO_TEXT_MAX * 4];
 	sigset_t		 block, old;
 	pid_t			 pid, self;
 	size_t			 i;
@@ -180,11 +246,14 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 
 	memset(&l, 0, sizeof(l));
 	l.fd = -1;
-	if (chain_open(&c, o) == -1)
+	if (imgchain_open(&c, &o->policy, o->image, o->format, o->rdonly ? 0 :
+	    IMGCHAIN_WRITE, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return 1;
+	}
 	if (o->socket_path != NULL) {
 		if (listener_open(&l, o->socket_path) == -1) {
-			chain_close(&c);
+			imgchain_close(&c);
 			return 1;
 		}
 		listen_fd = l.fd;
@@ -192,7 +261,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	if (!o->foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");
-			chain_close(&c);
+			imgchain_close(&c);
 			listener_close(&l);
 			return 1;
 		}
@@ -200,7 +269,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
-		chain_close(&c);
+		imgchain_close(&c);
 		listener_close(&l);
 		return 1;
 	}
@@ -221,7 +290,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	switch (pid = fork()) {
 	case -1:
 		log_warn("fork");
-		chain_close(&c);
+		imgchain_close(&c);
 		listener_close(&l);
 		return 1;
 	case 0:
@@ -238,16 +307,25 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	close(sp[1]);
 
 	/* Sent or not, the listening socket is no longer the parent's. */
-	rv = parent_send(sp[0], &c, o, listen_fd);
+	if (imsgbuf_init(&ibuf, sp[0]) == -1) {
+		log_warn("parent channel");
+		rv = -1;
+	} else {
+		imsgbuf_allow_fdpass(&ibuf);
+		rv = parent_send(&ibuf, &c, o, listen_fd);
+		if (rv == 0)
+			rv = parent_bases(&ibuf, &c, o->rdonly);
+		imgchain_close(&c);
+		imsgbuf_clear(&ibuf);
+	}
 	l.fd = -1;
 	if (rv == -1) {
 		kill(pid, SIGKILL);
-		chain_close(&c);
+		imgchain_close(&c);
 		parent_wait(pid);
 		listener_close(&l);
 		return 1;
 	}
-	chain_close(&c);
 
 	/* The socket stays open so that the child sees the parent go. */
 	rv = parent_wait(pid);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "imsg-proto/proto.h"
+#include "qcow2/imgchain.h"
 
 /* In the child, the socket to the parent: right after stdio. */
 #define VIOBLK_CHILD_FD		3
@@ -24,22 +25,9 @@ struct vioblk_opts {
 	int		 vmm_fd;	/* -c */
 	const char	*socket_path;	/* -u, --socket-path: vhost-user */
 	int		 listen_fd;	/* --fd: vhost-user, inherited */
-	char		**basedirs;	/* -B, resolved by realpath */
-	size_t		 nbasedirs;
+	struct imgpolicy policy;	/* -B: where bases may lie */
 	const char	*image;
 };
-
-/* The open image chain: index 0 is the top, then each base in order. */
-struct chain {
-	int		 fds[VIOBLK_PROTO_DISKS_MAX];
-	char		*names[VIOBLK_PROTO_DISKS_MAX];
-	int		 formats[VIOBLK_PROTO_DISKS_MAX];
-	size_t		 n;
-};
-
-/* Open and lock the chain; on failure log one line and return -1. */
-int	chain_open(struct chain *, const struct vioblk_opts *);
-void	chain_close(struct chain *);
 
 /* The listening socket of -u, while the parent holds it. */
 struct listener {

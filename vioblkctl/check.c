@@ -99,7 +99,7 @@ print_human(const struct qcow2_check_result *r)
 static void
 check_usage(void)
 {
-	fprintf(stderr, "usage: vioblkctl check [-r leaks|all] [--json] "
+	fprintf(stderr, "usage: vioblkctl check [-U] [-r leaks|all] [--json] "
 	    "image\n");
 	exit(CHECK_FAILED);
 }
@@ -112,12 +112,16 @@ cmd_check(int argc, char *argv[])
 		{ NULL,		0,		NULL,	0 }
 	};
 	struct qcow2_check_result	 r, again;
+	struct imgchain			 ic;
 	char				 err[CTL_ERRLEN];
 	const char			*image;
-	int				 ch, fd, fix = 0, json = 0, rv;
+	int				 ch, fd, fix = 0, json = 0, rv, flags;
 
-	while ((ch = getopt_long(argc, argv, "r:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:U", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'U':
+			ctl_force_share = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -140,21 +144,30 @@ cmd_check(int argc, char *argv[])
 	if (argc != 1)
 		check_usage();
 	image = argv[0];
-
-	if ((fd = open(image, (fix ? O_RDWR : O_RDONLY) | O_CLOEXEC)) == -1) {
-		warn("%s", image);
+	if (fix && ctl_force_share) {
+		warnx("-U: only a check that repairs nothing may share an "
+		    "image");
 		return CHECK_FAILED;
 	}
+
+	/* Only this image is checked: its bases are not opened. */
+	flags = fix ? IMGCHAIN_WRITE : ctl_force_share ? IMGCHAIN_NOLOCK : 0;
+	if (imgchain_open(&ic, &ctl_policy, image, BACKING_FORMAT_NONE,
+	    flags, err, sizeof(err)) == -1) {
+		chain_warn(image, err);
+		return CHECK_FAILED;
+	}
+	fd = ic.fds[0];
 	if (backing_detect(fd) != BACKING_FORMAT_QCOW2) {
 		warnx("%s: this image format (raw) does not support checks",
 		    image);
-		close(fd);
+		imgchain_close(&ic);
 		return CHECK_UNSUPPORTED;
 	}
 	if (qcow2_check(fd, image, fix, &r, note_stderr, NULL, err,
 	    sizeof(err)) == -1) {
 		chain_warn(image, err);
-		close(fd);
+		imgchain_close(&ic);
 		return CHECK_FAILED;
 	}
 	if (r.corruptions_fixed || r.leaks_fixed) {
@@ -167,14 +180,14 @@ cmd_check(int argc, char *argv[])
 		if (qcow2_check(fd, image, 0, &again, note_stderr, NULL, err,
 		    sizeof(err)) == -1) {
 			chain_warn(image, err);
-			close(fd);
+			imgchain_close(&ic);
 			return CHECK_FAILED;
 		}
 		again.leaks_fixed = r.leaks_fixed;
 		again.corruptions_fixed = r.corruptions_fixed;
 		r = again;
 	}
-	close(fd);
+	imgchain_close(&ic);
 	if (json)
 		print_json(image, &r);
 	else

@@ -137,14 +137,14 @@ copy(struct chain *src, struct dest *d, int show)
 		if (show)
 			progress(off, size, &last);
 		if (backing_map(src->b, off, size - off, &ext) == -1) {
-			warn("%s: map at offset %lld", src->names[0],
+			warn("%s: map at offset %lld", src->ic.names[0],
 			    (long long)off);
 			goto fail;
 		}
 		if (ext.start != off || ext.length <= 0 ||
 		    ext.length > size - off) {
 			warnx("%s: map at offset %lld returned a bad extent",
-			    src->names[0], (long long)off);
+			    src->ic.names[0], (long long)off);
 			goto fail;
 		}
 		end = off + ext.length;
@@ -159,7 +159,7 @@ copy(struct chain *src, struct dest *d, int show)
 			n = backing_preadv(src->b, &iov, 1, off);
 			if (n == -1 || (size_t)n != len) {
 				warnx("%s: read at offset %lld: %s",
-				    src->names[0], (long long)off,
+				    src->ic.names[0], (long long)off,
 				    n == -1 ? strerror(errno) : "short read");
 				goto fail;
 			}
@@ -240,8 +240,11 @@ cmd_convert(int argc, char *argv[])
 	struct dest	d;
 	int		ch, qcow2 = 0, show = 0;
 
-	while ((ch = getopt(argc, argv, "O:p")) != -1) {
+	while ((ch = getopt(argc, argv, "O:pU")) != -1) {
 		switch (ch) {
+		case 'U':
+			ctl_force_share = 1;
+			break;
 		case 'O':
 			if (strcmp(optarg, "raw") == 0)
 				qcow2 = 0;
@@ -273,6 +276,13 @@ cmd_convert(int argc, char *argv[])
 	    CREATE_MODE);
 	if (d.fd == -1) {
 		warn("%s", d.name);
+		chain_close(&src);
+		return -1;
+	}
+	if (imgchain_lock(d.fd, 1) == -1) {
+		warn("%s: lock", d.name);
+		close(d.fd);
+		unlink(d.name);
 		chain_close(&src);
 		return -1;
 	}

@@ -33,44 +33,67 @@ parse_format(const char *s)
 	return -1;
 }
 
-/* The base as the device process will find it: relative to our dir. */
+/*
+ * Open the base of the new image as the device process will: by the same
+ * rules, through the same chain opener, with the new image as the top.
+ * Its size and format come from its own open.
+ */
 static int
-base_path(const char *image, const char *base, char *out, size_t outlen)
+base_probe(struct imgchain *ic, const char *base, uint64_t *size, int *fmt,
+    char *err, size_t errlen)
 {
-	const char	*slash;
-	int		 n;
+	struct backing		*b;
+	struct backing_params	 params;
+	struct backing_info	 info;
+	int			 rv = -1;
 
-	slash = strrchr(image, '/');
-	if (base[0] == '/' || slash == NULL)
-		n = snprintf(out, outlen, "%s", base);
-	else
-		n = snprintf(out, outlen, "%.*s/%s", (int)(slash - image),
-		    image, base);
-	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+	if (imgchain_add_base(ic, base, *fmt, err, errlen) == -1 ||
+	    imgchain_open_bases(ic, err, errlen) == -1)
+		return -1;
+	memset(&params, 0, sizeof(params));
+	params.names = (const char *const *)ic->names + 1;
+	params.cache_bytes = ctl_cache_bytes;
+	if (backing_open_params(&b, ic->fds + 1, ic->n - 1, BACKING_RDONLY |
+	    (*fmt == BACKING_FORMAT_RAW ? BACKING_FMT_RAW : 0), &params, err,
+	    errlen) == -1)
+		return -1;
+	if (backing_info(b, 0, &info) == 0) {
+		*size = (uint64_t)backing_size(b);
+		if (*fmt == BACKING_FORMAT_NONE)
+			*fmt = info.format;
+		rv = 0;
+	} else
+		snprintf(err, errlen, "%s: %s", ic->names[1], strerror(errno));
+	backing_close(b);
+	return rv;
 }
 
+/* Write the new image's header on the chain's top; one line on failure. */
 static int
-base_probe(const char *image, const char *base, uint64_t *size, int *fmt)
+create_image(struct imgchain *ic, struct qcow2_create_opts *opts,
+    int have_size, char *err, size_t errlen)
 {
-	struct chain		c;
-	struct backing_info	info;
-	char			path[PATH_MAX];
+	uint64_t	base_size = 0;
 
-	if (base_path(image, base, path, sizeof(path)) == -1) {
-		warnx("%s: base name too long", image);
+	if (opts->base != NULL) {
+		if (base_probe(ic, opts->base, &base_size, &opts->base_format,
+		    err, errlen) == -1)
+			return -1;
+		if (!have_size)
+			opts->size = base_size;
+	}
+	if (opts->size > UINT64_MAX - (SECTOR_SIZE - 1)) {
+		snprintf(err, errlen, "%s: size too large", ic->names[0]);
 		return -1;
 	}
-	if (chain_open(&c, path, BACKING_RDONLY) == -1)
+	opts->size = (opts->size + SECTOR_SIZE - 1) / SECTOR_SIZE *
+	    SECTOR_SIZE;
+	if (qcow2_create(ic->fds[0], opts, err, errlen) == -1)
 		return -1;
-	if (backing_info(c.b, 0, &info) == -1) {
-		warn("%s", path);
-		chain_close(&c);
+	if (fsync(ic->fds[0]) == -1) {
+		snprintf(err, errlen, "%s: %s", ic->names[0], strerror(errno));
 		return -1;
 	}
-	*size = (uint64_t)backing_size(c.b);
-	if (*fmt == BACKING_FORMAT_NONE)
-		*fmt = info.format;
-	chain_close(&c);
 	return 0;
 }
 
@@ -80,13 +103,17 @@ cmd_create(int argc, char *argv[])
 	struct qcow2_create_opts	 opts;
 	const char			*image;
 	char				 err[CTL_ERRLEN];
-	uint64_t			 v, base_size = 0;
-	int				 ch, fd, have_size = 0;
+	struct imgchain			 ic;
+	uint64_t			 v;
+	int				 ch, fd, rv, have_size = 0;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.base_format = BACKING_FORMAT_NONE;
-	while ((ch = getopt(argc, argv, "b:c:F:o:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:F:o:s:U")) != -1) {
 		switch (ch) {
+		case 'U':
+			ctl_force_share = 1;
+			break;
 		case 'b':
 			opts.base = optarg;
 			break;
@@ -136,49 +163,31 @@ cmd_create(int argc, char *argv[])
 	if (opts.base_format != BACKING_FORMAT_NONE && opts.base == NULL)
 		usage();
 	image = argv[0];
-
-	if (opts.base != NULL) {
-		if (strlen(opts.base) > QCOW2_BASE_NAME_MAX) {
-			warnx("%s: base name longer than %d bytes", image,
-			    QCOW2_BASE_NAME_MAX);
-			return -1;
-		}
-		if (base_probe(image, opts.base, &base_size,
-		    &opts.base_format) == -1)
-			return -1;
-		if (!have_size)
-			opts.size = base_size;
-	}
-	if (opts.size > UINT64_MAX - (SECTOR_SIZE - 1)) {
-		warnx("%s: size too large", image);
+	if (opts.base != NULL && strlen(opts.base) > QCOW2_BASE_NAME_MAX) {
+		warnx("%s: base name longer than %d bytes", image,
+		    QCOW2_BASE_NAME_MAX);
 		return -1;
 	}
-	opts.size = (opts.size + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
 
+	/* Made empty here, then opened and locked as any top image. */
 	fd = open(image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, CREATE_MODE);
 	if (fd == -1) {
 		warn("%s", image);
 		return -1;
 	}
 	err[0] = '\0';
-	if (qcow2_create(fd, &opts, err, sizeof(err)) == -1) {
+	rv = imgchain_open(&ic, &ctl_policy, image, BACKING_FORMAT_QCOW2,
+	    IMGCHAIN_WRITE | (ctl_force_share ? IMGCHAIN_NOLOCK : 0), err,
+	    sizeof(err));
+	close(fd);
+	if (rv == 0)
+		rv = create_image(&ic, &opts, have_size, err, sizeof(err));
+	if (rv == -1) {
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s", strerror(errno));
 		chain_warn(image, err);
-		close(fd);
 		unlink(image);
-		return -1;
 	}
-	if (fsync(fd) == -1) {
-		warn("%s", image);
-		close(fd);
-		unlink(image);
-		return -1;
-	}
-	if (close(fd) == -1) {
-		warn("%s", image);
-		unlink(image);
-		return -1;
-	}
-	return 0;
+	imgchain_close(&ic);
+	return rv;
 }

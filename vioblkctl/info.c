@@ -37,7 +37,7 @@ truefalse(int v)
 static void
 info_text(const struct chain *c, size_t i, const struct backing_info *in)
 {
-	printf("image: %s\n", c->names[i]);
+	printf("image: %s\n", c->ic.names[i]);
 	printf("format: %s\n", format_name(in->format));
 	printf("virtual size: %llu\n", (unsigned long long)in->virtual_size);
 	printf("file size: %lld\n", (long long)in->file_size);
@@ -63,7 +63,7 @@ info_json(const struct chain *c, size_t i, const struct backing_info *in,
     const char *ind)
 {
 	printf("%s\"filename\": ", ind);
-	json_string(c->names[i]);
+	json_string(c->ic.names[i]);
 	printf(",\n%s\"format\": \"%s\",\n", ind, format_name(in->format));
 	printf("%s\"virtual-size\": %llu,\n", ind,
 	    (unsigned long long)in->virtual_size);
@@ -102,9 +102,9 @@ cmd_info(int argc, char *argv[])
 		return -1;
 	if (json)
 		printf("{\n");
-	for (i = 0; i < c.n; i++) {
+	for (i = 0; i < c.ic.n; i++) {
 		if (backing_info(c.b, i, &in) == -1) {
-			warn("%s", c.names[i]);
+			warn("%s", c.ic.names[i]);
 			chain_close(&c);
 			return -1;
 		}
@@ -118,7 +118,7 @@ cmd_info(int argc, char *argv[])
 		}
 		if (i == 0) {
 			info_json(&c, i, &in, "    ");
-			printf(",\n    \"chain-depth\": %zu,\n", c.n);
+			printf(",\n    \"chain-depth\": %zu,\n", c.ic.n);
 			printf("    \"backing-chain\": [");
 		} else {
 			printf("%s\n        {\n", i > 1 ? "," : "");
@@ -127,7 +127,7 @@ cmd_info(int argc, char *argv[])
 		}
 	}
 	if (json)
-		printf("%s]\n}\n", c.n > 1 ? "\n    " : "");
+		printf("%s]\n}\n", c.ic.n > 1 ? "\n    " : "");
 	chain_close(&c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		warn("stdout");

@@ -11,7 +11,9 @@
 
 #include "vioblkctl/vioblkctl.h"
 
-size_t	ctl_cache_bytes;	/* 0: the layer's default */
+size_t		ctl_cache_bytes;	/* 0: the layer's default */
+struct imgpolicy ctl_policy;		/* no -B: the top image's directory */
+int		ctl_force_share;
 
 struct command {
 	const char	*name;
@@ -31,14 +33,14 @@ void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vioblkctl [-C cache_size] command ...\n"
-	    "       vioblkctl create [-b base [-F fmt]] [-c cluster_size] "
+	    "usage: vioblkctl [-U] [-B dir] [-C cache_size] command ...\n"
+	    "       vioblkctl create [-U] [-b base [-F fmt]] [-c cluster_size] "
 	    "[-o lazy_refcounts]\n"
 	    "                        [-s size] image\n"
-	    "       vioblkctl info [--json] image\n"
-	    "       vioblkctl map --json image\n"
-	    "       vioblkctl convert [-p] [-O raw|qcow2] src dst\n"
-	    "       vioblkctl check [-r leaks|all] [--json] image\n");
+	    "       vioblkctl info [-U] [--json] image\n"
+	    "       vioblkctl map [-U] --json image\n"
+	    "       vioblkctl convert [-Up] [-O raw|qcow2] src dst\n"
+	    "       vioblkctl check [-U] [-r leaks|all] [--json] image\n");
 	exit(1);
 }
 
@@ -71,10 +73,13 @@ json_image_args(int argc, char *argv[], int *json)
 	int				 ch;
 
 	*json = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "U", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			*json = 1;
+			break;
+		case 'U':
+			ctl_force_share = 1;
 			break;
 		default:
 			usage();
@@ -90,25 +95,48 @@ json_image_args(int argc, char *argv[], int *json)
 int
 main(int argc, char *argv[])
 {
+	char		 err[CTL_ERRLEN];
 	uint64_t	 cache;
 	size_t		 i;
+	int		 ch, rv;
 
-	if (argc >= 3 && strcmp(argv[1], "-C") == 0) {
-		if (parse_size(argv[2], &cache) == -1 || cache == 0 ||
-		    cache > SIZE_MAX)
-			errx(1, "%s: bad cache size", argv[2]);
-		ctl_cache_bytes = cache;
-		argc -= 2;
-		argv += 2;
+	/* Global options stop at the command. */
+	while ((ch = getopt(argc, argv, "+B:C:U")) != -1) {
+		switch (ch) {
+		case 'B':
+			if (imgpolicy_add_dir(&ctl_policy, optarg, err,
+			    sizeof(err)) == -1)
+				errx(1, "%s", err);
+			break;
+		case 'C':
+			if (parse_size(optarg, &cache) == -1 || cache == 0 ||
+			    cache > SIZE_MAX)
+				errx(1, "%s: bad cache size", optarg);
+			ctl_cache_bytes = cache;
+			break;
+		case 'U':
+			ctl_force_share = 1;
+			break;
+		default:
+			usage();
+		}
 	}
+	argc -= optind - 1;
+	argv += optind - 1;
+	/* Each command parses its own options from the start. */
+	optind = 0;
 	if (argc < 2)
 		usage();
+	if (imgpolicy_unconfined(&ctl_policy))
+		warnx("bases are not confined (-B /)");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
+		rv = commands[i].fn(argc - 1, argv + 1);
+		imgpolicy_free(&ctl_policy);
 		if (commands[i].status)
-			return commands[i].fn(argc - 1, argv + 1);
-		return commands[i].fn(argc - 1, argv + 1) == 0 ? 0 : 1;
+			return rv;
+		return rv == 0 ? 0 : 1;
 	}
 	warnx("%s: unknown command", argv[1]);
 	usage();

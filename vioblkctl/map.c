@@ -60,7 +60,7 @@ unheld_depth(const struct chain *c, off_t off, off_t *len)
 {
 	size_t	d = 0, j;
 
-	while (d + 1 < c->n && off < c->sizes[d + 1])
+	while (d + 1 < c->ic.n && off < c->sizes[d + 1])
 		d++;
 	for (j = 1; j <= d; j++) {
 		if (c->sizes[j] - off < *len)
@@ -90,7 +90,7 @@ cmd_map(int argc, char *argv[])
 	for (off = 0; off < size; off += next.length) {
 		memset(&ext, 0, sizeof(ext));
 		if (backing_map(c.b, off, size - off, &ext) == -1) {
-			warnx("%s: map at offset %lld: %s", c.names[0],
+			warnx("%s: map at offset %lld: %s", c.ic.names[0],
 			    (long long)off, strerror(errno));
 			chain_close(&c);
 			return -1;
@@ -98,7 +98,7 @@ cmd_map(int argc, char *argv[])
 		if (ext.start != off || ext.length <= 0 ||
 		    ext.length > size - off) {
 			warnx("%s: map at offset %lld returned the bad extent "
-			    "%lld+%lld", c.names[0], (long long)off,
+			    "%lld+%lld", c.ic.names[0], (long long)off,
 			    (long long)ext.start, (long long)ext.length);
 			chain_close(&c);
 			return -1;
@@ -109,7 +109,7 @@ cmd_map(int argc, char *argv[])
 		next.zero = (ext.flags & BACKING_EXT_ZERO) != 0;
 		next.data = (ext.flags & BACKING_EXT_DATA) != 0;
 		next.offset = ext.offset >= 0 ? ext.offset : -1;
-		if (ext.depth < 0 || (size_t)ext.depth >= c.n)
+		if (ext.depth < 0 || (size_t)ext.depth >= c.ic.n)
 			next.depth = unheld_depth(&c, off, &next.length);
 		else
 			next.depth = ext.depth;

@@ -13,21 +13,26 @@
 #include <stdint.h>
 
 #include "qcow2/backing.h"
+#include "qcow2/imgchain.h"
 
 /* Room for one error line from the backing layer or from us. */
 #define CTL_ERRLEN	512
 
 extern size_t	ctl_cache_bytes;	/* -C, per image; 0 for the default */
+extern struct imgpolicy ctl_policy;	/* -B: where bases may lie */
+extern int	ctl_force_share;	/* -U: read images others hold */
 
 struct chain {
 	struct backing	*b;
-	size_t		 n;			/* images in the chain */
-	int		 fds[BACKING_CHAIN_MAX];
-	char		*names[BACKING_CHAIN_MAX];
+	struct imgchain	 ic;			/* the files, top first */
 	off_t		 sizes[BACKING_CHAIN_MAX];	/* virtual sizes */
 };
 
-/* chain.c; chain_open says why it failed. */
+/*
+ * chain.c; chain_open says why it failed.  flags are backing_open()'s:
+ * without BACKING_RDONLY the top is locked for writing; with it every
+ * image is locked for reading, unless -U.
+ */
 int	chain_open(struct chain *, const char *path, int flags);
 void	chain_close(struct chain *);
 void	chain_warn(const char *name, const char *err);

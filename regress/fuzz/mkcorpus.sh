@@ -189,6 +189,7 @@ payload()
 	qfd)	le 4 0; le 4 0 ;;
 	verbose) le 4 2; le 4 0 ;;
 	error)	le 4 22; le 4 6; str 160 "MEM_REGION: size 0" ;;
+	base)	le 4 0; le 4 2; str 1024 ../base.qcow2 ;;
 	none)	;;
 	esac
 }
@@ -197,7 +198,8 @@ payload()
 set -- \
     1 hello 0 2 disk 1 3 start 0 4 none 1 5 ready 0 6 mem 1 7 ioread 0 \
     8 io 0 9 io 0 10 intr 0 11 qfd 1 12 qfd 1 13 none 0 14 none 0 \
-    15 none 0 16 verbose 0 17 error 0 18 none 1
+    15 none 0 16 verbose 0 17 error 0 18 none 1 19 base 0 20 none 0 \
+    21 none 0
 
 new imsg
 : >"$tmp/all"

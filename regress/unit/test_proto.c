@@ -117,6 +117,44 @@ test_disk(void **state)
 	refused(VIOBLK_IMSG_DISK, &m, sizeof(m), 1, EINVAL);
 }
 
+/*
+ * The base requests: from the child only; the name is the base as its
+ * image records it, terminated and not empty.  CHAIN_DONE and
+ * BASE_REFUSED carry nothing.
+ */
+static void
+test_open_base(void **state)
+{
+	struct vioblk_open_base	m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "../base.qcow2");
+	m.index = VIOBLK_PROTO_DISKS_MAX - 1;
+	m.format = VIOBLK_FORMAT_RAW;
+	framing(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0);
+	m.index = VIOBLK_PROTO_DISKS_MAX;
+	refused(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0, ERANGE);
+	m.index = 0;
+	m.format = VIOBLK_FORMAT_QCOW2 + 1;
+	refused(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0, EINVAL);
+	m.format = VIOBLK_FORMAT_DETECT;
+	assert_int_equal(validate(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0),
+	    0);
+	m.name[0] = '\0';
+	refused(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0, EINVAL);
+	memset(m.name, 'a', sizeof(m.name));
+	refused(VIOBLK_IMSG_OPEN_BASE, &m, sizeof(m), 0, EINVAL);
+	assert_int_equal(proto_senders(VIOBLK_IMSG_OPEN_BASE),
+	    VIOBLK_FROM_CHILD);
+	framing(VIOBLK_IMSG_CHAIN_DONE, NULL, 0, 0);
+	assert_int_equal(proto_senders(VIOBLK_IMSG_CHAIN_DONE),
+	    VIOBLK_FROM_CHILD);
+	framing(VIOBLK_IMSG_BASE_REFUSED, NULL, 0, 0);
+	assert_int_equal(proto_senders(VIOBLK_IMSG_BASE_REFUSED),
+	    VIOBLK_FROM_PARENT);
+}
+
 static void
 test_start(void **state)
 {
@@ -400,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_disk),
+		cmocka_unit_test(test_open_base),
 		cmocka_unit_test(test_start),
 		cmocka_unit_test(test_no_payload),
 		cmocka_unit_test(test_ready),
