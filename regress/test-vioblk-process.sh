@@ -51,6 +51,34 @@ check "without -d the disk is still served" has "$out" "hello version=1"
 check "without -d SHUTDOWN ends the detached pair" \
     has "$out" "stragglers 0"
 
+# Detached, the child lets the terminal go: /dev/null on its stdio.
+stdio='for p in $(pgrep -P $PPID -x vioblk); do pgrep -P $p -x vioblk-child
+done | while read -r c; do readlink /proc/$c/fd/0 /proc/$c/fd/1 \
+    /proc/$c/fd/2; done | sort -u | sed "s/^/stdio /"'
+vmm ready "run:$stdio" shutdown wait -- "$VIOBLK" "$top"
+check "without -d the child's stdio is /dev/null" \
+    test "$(grep '^stdio' "$out")" = "stdio /dev/null"
+
+# Without -d a refused chain is still said on stderr and the started
+# process exits 1, whether the parent refused a base or the child an
+# image it read: the started process waits until the chain is open.
+qemu-img create -q -f qcow2 -u -b /etc/passwd -F raw "$d/img/abs.qcow2" 1M
+vmm wait -- "$VIOBLK" "$d/img/abs.qcow2"
+check "without -d a refused base: exit 1" has "$out" "exit 1"
+check "without -d a refused base: the line on stderr" \
+    grep -q "^vioblk: .*abs.qcow2: base /etc/passwd: outside " "$err"
+check "without -d a refused base: nothing left" has "$out" "stragglers 0"
+qemu-img create -q -f qcow2 "$d/img/bad.qcow2" 1M
+# cluster_bits (offset 20) of 31: no qcow2 has such clusters.
+printf '\000\000\000\037' | dd of="$d/img/bad.qcow2" bs=1 seek=20 \
+    conv=notrunc 2>/dev/null
+vmm wait -- "$VIOBLK" "$d/img/bad.qcow2"
+check "without -d an image the child refuses: exit 1" has "$out" "exit 1"
+check "without -d an image the child refuses: the line on stderr" \
+    grep -q "^vioblk: .*bad.qcow2: .*cluster" "$err"
+check "without -d an image the child refuses: nothing left" \
+    has "$out" "stragglers 0"
+
 # The image is still a valid image afterwards and the lock is gone.
 check "qemu-img check passes on the top" qemu-img check -q "$top"
 

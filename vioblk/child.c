@@ -742,6 +742,10 @@ child_main(void)
 	if (child_bases_ask(&c.parent, &c.im) == -1)
 		child_exit(&c, 1);
 	child_open_backing(&c);
+	/* Up: in the background, the terminal is let go from here on. */
+	if (log_detach() == -1)
+		log_warn("detach");
+	child_bases_done(&c.parent);
 
 	if (cv != NULL) {
 		memset(serial, 0, sizeof(serial));

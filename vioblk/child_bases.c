@@ -93,6 +93,12 @@ cb_send(struct imsgbuf *ibuf, uint32_t type, const void *data, size_t len)
 		fatal("parent channel: %s", proto_type_name(type));
 }
 
+void
+child_bases_done(struct imsgbuf *ibuf)
+{
+	cb_send(ibuf, VIOBLK_IMSG_CHAIN_DONE, NULL, 0);
+}
+
 int
 child_bases_ask(struct imsgbuf *ibuf, struct child_images *im)
 {
@@ -138,7 +144,6 @@ child_bases_ask(struct imsgbuf *ibuf, struct child_images *im)
 			fatalx("parent channel: no answer to OPEN_BASE");
 		}
 	}
-	cb_send(ibuf, VIOBLK_IMSG_CHAIN_DONE, NULL, 0);
 	rv = 0;
 out:
 	free(p);

@@ -33,10 +33,16 @@ void	child_images_add(struct child_images *, const struct vioblk_disk *,
 	    int fd);
 
 /*
- * Ask the parent for every base the chain names, then send CHAIN_DONE.
- * Returns 0, or -1 when a base was refused (the parent said why) or an
- * image could not be read (one line logged here).
+ * Ask the parent for every base the chain names.  Returns 0, or -1 when
+ * a base was refused (the parent said why) or an image could not be read
+ * (one line logged here).
  */
 int	child_bases_ask(struct imsgbuf *parent, struct child_images *);
+
+/*
+ * Tell the parent that the chain is open, and that it is to open nothing
+ * more: before the first byte from the VMM or a front-end is read.
+ */
+void	child_bases_done(struct imsgbuf *parent);
 
 #endif /* CHILD_BASES_H */

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ static int	log_foreground = 1;
 static int	log_verbose;
 static int	log_fd = -1;
 static pid_t	log_pid;
+/* Held open until log_detach() puts it on stdio. */
+static int	log_devnull = -1;
 
 void
 log_init(int foreground, int verbose)
@@ -54,6 +57,30 @@ log_init(int foreground, int verbose)
 		close(log_fd);
 		log_fd = -1;
 	}
+}
+
+void
+log_init_detaching(int verbose)
+{
+	log_init(0, verbose);
+	log_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	log_foreground = 1;
+}
+
+int
+log_detach(void)
+{
+	int	fd;
+
+	if (log_devnull == -1)
+		return 0;
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+		if (dup2(log_devnull, fd) == -1)
+			return -1;
+	close(log_devnull);
+	log_devnull = -1;
+	log_foreground = 0;
+	return 0;
 }
 
 void

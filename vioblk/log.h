@@ -13,6 +13,15 @@
  * a socket opened here, so that nothing is opened later in the sandbox.
  */
 void	log_init(int foreground, int verbose);
+/*
+ * For a process that goes into the background once it is up: syslog is
+ * made ready as by log_init(0, verbose), but lines go to stderr until
+ * log_detach(), which then puts /dev/null (opened here) on stdin, stdout
+ * and stderr, so that the terminal is let go.  log_detach() does nothing
+ * after log_init(); it returns -1 with errno set if dup2(2) failed.
+ */
+void	log_init_detaching(int verbose);
+int	log_detach(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...)

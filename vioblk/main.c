@@ -165,7 +165,11 @@ main(int argc, char *argv[])
 		if (argc != 0 || fdarg != NULL || listenarg != NULL ||
 		    o.socket_path != NULL)
 			usage();
-		log_init(o.foreground, o.verbose);
+		/* In the background: stderr until the chain is open. */
+		if (o.foreground)
+			log_init(1, o.verbose);
+		else
+			log_init_detaching(o.verbose);
 		return child_main();
 	}
 	/* Exactly one way to reach the device. */

@@ -147,9 +147,9 @@ parent_send(struct imsgbuf *ibuf, struct imgchain *c,
 /*
  * Answer the child's OPEN_BASE requests, one at a time and each for the
  * base of the newest image, until CHAIN_DONE.  A refusal is said here, in
- * one line, and answered with BASE_REFUSED.  Returns 0 when the chain is
- * done or the child has gone (its status tells how), -1 when the child
- * broke the protocol.
+ * one line, and answered with BASE_REFUSED.  Returns 1 when the chain is
+ * done, 0 when the child has gone (its status tells how), -1 when the
+ * child broke the protocol.
  */
 static int
 parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
@@ -177,7 +177,7 @@ parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
 				imsg_free(&imsg);
 				log_debug("%s: chain of %zu image(s) complete",
 				    c->names[0], c->n);
-				return 0;
+				return 1;
 			}
 			if (type != VIOBLK_IMSG_OPEN_BASE ||
 			    len != sizeof(req) ||
@@ -208,6 +208,59 @@ parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
 			return -1;
 		}
 	}
+}
+
+/*
+ * Without -d: go into the background, but keep the process that was
+ * started until the chain is open, so that a refused chain still says why
+ * on standard error and that process exits 1.  Returns, in the new
+ * session, the descriptor that parent_detached() lets it go with; the
+ * process that was started exits here, 0 once told, 1 when the other
+ * side went away without a word.
+ */
+static int
+parent_background(const struct vioblk_opts *o)
+{
+	char	ok;
+	int	p[2];
+	ssize_t	n;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		return -1;
+	}
+	switch (fork()) {
+	case -1:
+		log_warn("fork");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	case 0:
+		close(p[0]);
+		if (setsid() == -1) {
+			log_warn("setsid");
+			_exit(1);
+		}
+		log_init_detaching(o->verbose);
+		return p[1];
+	}
+	close(p[1]);
+	while ((n = read(p[0], &ok, 1)) == -1 && errno == EINTR)
+		;
+	_exit(n == 1 && ok == 0 ? 0 : 1);
+}
+
+/* The chain is open: let the started process go, and the terminal. */
+static void
+parent_detached(int ready_fd)
+{
+	char	ok = 0;
+
+	if (chdir("/") == -1 || log_detach() == -1)
+		log_warn("detach");
+	if (write(ready_fd, &ok, 1) == -1)
+		log_debug("the started process is gone: %s", strerror(errno));
+	close(ready_fd);
 }
 
 static int
@@ -243,6 +296,7 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 	pid_t			 pid, self;
 	size_t			 i;
 	int			 sp[2], rv, listen_fd = o->listen_fd;
+	int			 ready_fd = -1;
 
 	memset(&l, 0, sizeof(l));
 	l.fd = -1;
@@ -258,14 +312,10 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 		}
 		listen_fd = l.fd;
 	}
-	if (!o->foreground) {
-		if (daemon(0, 0) == -1) {
-			log_warn("daemon");
-			imgchain_close(&c);
-			listener_close(&l);
-			return 1;
-		}
-		log_init(0, o->verbose);
+	if (!o->foreground && (ready_fd = parent_background(o)) == -1) {
+		imgchain_close(&c);
+		listener_close(&l);
+		return 1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("socketpair");
@@ -319,6 +369,8 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 		imsgbuf_clear(&ibuf);
 	}
 	l.fd = -1;
+	if (rv == 1 && ready_fd != -1)
+		parent_detached(ready_fd);
 	if (rv == -1) {
 		kill(pid, SIGKILL);
 		imgchain_close(&c);

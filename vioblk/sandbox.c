@@ -204,6 +204,8 @@ sandbox_landlock(int flags)
 #define MASKED(n, m, v)	(n), SCMP_CMP_MASKED_EQ, (m), (v)
 /* Argument n equals v. */
 #define EQ(n, v)	(n), SCMP_CMP_EQ, (v), 0
+/* Argument n is at most v. */
+#define LE(n, v)	(n), SCMP_CMP_LE, (v), 0
 
 struct sandbox_rule {
 	const char		*name;
@@ -238,6 +240,9 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "sendto",		ALLOW, EQ(4, 0) },
 	{ "shutdown",		ALLOW, NOARG },	/* SIGTERM ends VMM input */
 	{ "close",		ALLOW, NOARG },	/* fds the VMM replaces */
+	/* /dev/null onto stdio when a child in the background is up. */
+	{ "dup2",		ALLOW, LE(1, STDERR_FILENO) },
+	{ "dup3",		ALLOW, LE(1, STDERR_FILENO) },
 	{ "lseek",		ALLOW, NOARG },	/* image size */
 	{ "fstat",		ALLOW, NOARG },	/* image size */
 	/* fstat(3) of glibc is fstatat(fd, "", AT_EMPTY_PATH). */
