@@ -373,7 +373,6 @@ parent_main(const struct vioblk_opts *o, const char *argv0)
 		parent_detached(ready_fd);
 	if (rv == -1) {
 		kill(pid, SIGKILL);
-		imgchain_close(&c);
 		parent_wait(pid);
 		listener_close(&l);
 		return 1;
