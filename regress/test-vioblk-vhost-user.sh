@@ -3,10 +3,13 @@
 # --print-capabilities; the socket is made with mode 0600 whatever the
 # umask; every malformed request vhu-client knows is refused or drops the
 # connection, and the child lives on (same pid, still listening) to serve
-# the next well-behaved front-end; a second front-end waits while one is
-# served and is served once it leaves; the child holds only what it
-# should and runs under seccomp; SIGTERM ends it cleanly and removes the
-# socket; a stale socket is replaced, a live one or a file is not.
+# the next well-behaved front-end; guest memory whose file shrinks under
+# the child (the rings' region, or the data region) makes it hang up on
+# that front-end, not die, and nothing of a vanished page reaches the
+# image; a second front-end waits while one is served and is served once
+# it leaves; the child holds only what it should and runs under seccomp;
+# SIGTERM ends it cleanly and removes the socket; a stale socket is
+# replaced, a live one or a file is not.
 . regress/vioblk.subr
 CLIENT=$BDIR/regress/tools/vhu-client
 HOLD=$BDIR/regress/tools/vhu-hold
@@ -21,6 +24,8 @@ CLIENT_TIMEOUT=30
 BACKEND_TIMEOUT=120
 # How long the second front-end must be seen waiting, in seconds.
 QUEUED_SECONDS=1
+# Where shrink-data writes: a cluster the tests write nowhere else.
+SHRINK_AT=12582912
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vhu.XXXXXX") || exit 1
 d=$T/vhu
@@ -134,6 +139,39 @@ for s in short-header wrong-size few-fds overlap ring-outside bad-queue \
 	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
 	check "$s: the next front-end is served" [ "$rc" -eq 0 ]
 done
+
+# Guest memory whose file shrinks under the child.  The rings' region
+# cut to nothing, to below the available ring, or to below the request
+# headers, with a request waiting: the child hangs up on that front-end.
+for cut in 0 0x2000 0x10000; do
+	client -T "$cut" shrink
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "shrink to $cut: the child hangs up on the front-end" \
+	    [ "$rc" -eq 0 ]
+	check "shrink to $cut: the child lives on and listens" alive
+	client -o 4194304 -l 262144 good
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "shrink to $cut: the next front-end is served" [ "$rc" -eq 0 ]
+done
+# The data region cut: a write from past the cut fails, a GET_ID into it
+# fails and a write of the page it faulted on is not served; the bytes
+# at SHRINK_AT stay what a front-end wrote before.
+client -o "$SHRINK_AT" -l 4096 -P 0x33 good
+check "shrink-data: a front-end writes the bytes first" [ "$?" -eq 0 ]
+client -o "$SHRINK_AT" -P 0x33 shrink-data
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "shrink-data: the requests on the vanished pages fail" [ "$rc" -eq 0 ]
+check "shrink-data: the child lives on and listens" alive
+client -o "$SHRINK_AT" -l 4096 -P 0x33 verify
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "shrink-data: nothing of the vanished pages reached the image" \
+    [ "$rc" -eq 0 ]
+check "shrink: no child was killed by a signal" \
+    sh -c '! grep -q "killed by signal" "$1"' sh "$log"
 
 # One front-end at a time: the second waits in the backlog.
 timeout -k 5 "$CLIENT_TIMEOUT" "$HOLD" "$sock" >"$T/hold.out" 2>&1 &

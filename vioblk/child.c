@@ -31,6 +31,7 @@
 #include "qcow2/backing.h"
 #include "vioblk/child_dev.h"
 #include "vioblk/child_vhu.h"
+#include "vioblk/guestmem.h"
 #include "vioblk/log.h"
 #include "vioblk/nonblock.h"
 #include "vioblk/proc.h"
@@ -747,6 +748,9 @@ child_main(void)
 		fatal("PR_SET_PDEATHSIG");
 	/* Executed as /proc/self/exe, it would show as "exe" in ps(1). */
 	prctl(PR_SET_NAME, CHILD_NAME);
+	/* Before the sandbox, which forbids sigaction(2), in both modes. */
+	if (guestmem_fault_init() == -1)
+		fatal("guest memory fault handler");
 
 	child_receive(&c);
 	child_open_backing(&c);

@@ -160,6 +160,8 @@ static const struct vhu_req vhu_reqs[] = {
 static void	vhu_read_cb(int, short, void *);
 static void	vhu_kick_cb(int, short, void *);
 static void	vhu_teardown(struct vhu_conn *);
+static void	vhu_hangup(struct vhu_conn *);
+static int	vhu_faulted(struct vhu_conn *);
 static int	vhu_ring_update(struct vhu_ring *);
 
 static void
@@ -287,6 +289,36 @@ vhu_teardown(struct vhu_conn *c)
 	close(c->fd);
 	vhu_drop_fds(c);
 	free(c);
+}
+
+/* Let the front-end go, then tell the owner; c is gone after. */
+static void
+vhu_hangup(struct vhu_conn *c)
+{
+	void		(*closed)(void *) = c->p.closed;
+	void		*arg = c->p.arg;
+
+	vhu_teardown(c);
+	log_info("vhost-user: front-end disconnected");
+	if (closed != NULL)
+		closed(arg);
+}
+
+/*
+ * Did the front-end's memory fault under us (a region's file shrank)?
+ * Then it cannot be served any more: its rings and buffers read as
+ * zeroes.  The device has asked for a reset; the connection goes, and
+ * the next front-end brings a table of its own.
+ */
+static int
+vhu_faulted(struct vhu_conn *c)
+{
+	char	 err[200];
+
+	if (guestmem_check(c->p.mem, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("vhost-user: dropping the front-end: %s", err);
+	return 1;
 }
 
 void
@@ -437,6 +469,7 @@ static void
 vhu_kick_cb(int fd, short ev, void *arg)
 {
 	struct vhu_ring	*r = arg;
+	struct vhu_conn	*c = r->conn;
 	uint8_t		 buf[VHU_KICK_DRAIN];
 	ssize_t		 n;
 
@@ -451,7 +484,9 @@ vhu_kick_cb(int fd, short ev, void *arg)
 		return;
 	}
 	if (r->running)
-		vioblk_queue_notify(r->conn->p.dev, r->index);
+		vioblk_queue_notify(c->p.dev, r->index);
+	if (vhu_faulted(c))
+		vhu_hangup(c);
 }
 
 static int
@@ -995,8 +1030,6 @@ static void
 vhu_read_cb(int fd, short ev, void *arg)
 {
 	struct vhu_conn	*c = arg;
-	void		(*closed)(void *);
-	void		*carg;
 	int		 r;
 
 	(void)fd;
@@ -1005,18 +1038,12 @@ vhu_read_cb(int fd, short ev, void *arg)
 		r = vhu_read_msg(c);
 		if (r == 0)
 			return;
-		if (r == 1) {
-			r = vhu_dispatch(c);
-			c->have = 0;
-			if (r == 0)
-				continue;
-		}
-		break;
+		if (r == -1)
+			break;
+		r = vhu_dispatch(c);
+		c->have = 0;
+		if (r == -1 || vhu_faulted(c))
+			break;
 	}
-	closed = c->p.closed;
-	carg = c->p.arg;
-	vhu_teardown(c);
-	log_info("vhost-user: front-end disconnected");
-	if (closed != NULL)
-		closed(carg);
+	vhu_hangup(c);
 }
