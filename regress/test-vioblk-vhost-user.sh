@@ -9,7 +9,10 @@
 # image; a second front-end waits while one is served and is served once
 # it leaves; the child holds only what it should and runs under seccomp;
 # SIGTERM ends it cleanly and removes the socket; a stale socket is
-# replaced, a live one or a file is not.
+# replaced, a live one or a file is not; a kick fd kept full and a flood
+# of requests are served in batches: GET_FEATURES is answered after a
+# few kick batches (counted in the -vvv log), and SIGTERM still ends
+# vioblk with status 0.
 . regress/vioblk.subr
 CLIENT=$BDIR/regress/tools/vhu-client
 HOLD=$BDIR/regress/tools/vhu-hold
@@ -24,6 +27,10 @@ CLIENT_TIMEOUT=30
 BACKEND_TIMEOUT=120
 # How long the second front-end must be seen waiting, in seconds.
 QUEUED_SECONDS=1
+# Kick batches vioblk may drain between the kick-flood front-end's
+# SET_VRING_KICK and its GET_FEATURES: the flood holds about two batches
+# when GET_FEATURES is sent, and one more may be under way.
+KICK_BATCHES_MAX=8
 # Where shrink-data writes: a cluster the tests write nowhere else.
 SHRINK_AT=12582912
 
@@ -39,6 +46,7 @@ cleanup()
 {
 	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null
 	[ -n "${hpid:-}" ] && kill "$hpid" 2>/dev/null
+	[ -n "${fpid:-}" ] && kill "$fpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$T" "$TMPDIR"
 }
@@ -56,12 +64,13 @@ wait_for()
 	done
 }
 
-# start IMAGE: vioblk -d -u $sock IMAGE under timeout, with a permissive
-# umask; sets tpid (timeout), ppid_v (parent) and cpid (child).
+# start [OPTION...] IMAGE: vioblk -d -u $sock OPTION... IMAGE under
+# timeout, with a permissive umask; sets tpid (timeout), ppid_v (parent)
+# and cpid (child).
 start()
 {
 	(umask 000; exec timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d \
-	    -u "$sock" "$1") >"$log" 2>&1 &
+	    -u "$sock" "$@") >"$log" 2>&1 &
 	tpid=$!
 	wait_for test -S "$sock" &&
 	    wait_for sh -c "pgrep -P $tpid >/dev/null" || return 1
@@ -223,5 +232,57 @@ client good
 check "the first vioblk still serves on it" [ "$?" -eq 0 ]
 stop
 check "and exits 0" [ "$stop_rc" -eq 0 ]
+
+# kick_batches: the kick batches in the -vvv log between the last
+# SET_VRING_KICK and the GET_FEATURES after it; nothing without one.
+kick_batches()
+{
+	awk '/vhost-user: SET_VRING_KICK$/ { n = 0; armed = 1; next }
+	    armed && /: kick batch of / { n++ }
+	    armed && /vhost-user: GET_FEATURES$/ { print n; exit }' "$log"
+}
+
+# A stream socket kept full as the kick fd: GET_FEATURES, sent once the
+# child has begun to drain it, is answered within a few batches.
+start -vvv "$img" || { cat "$log"; exit 1; }
+client kick-flood
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "kick-flood: GET_FEATURES is answered" [ "$rc" -eq 0 ]
+n=$(kick_batches)
+check "kick-flood: 1 to $KICK_BATCHES_MAX kick batches before GET_FEATURES (${n:-none})" \
+    [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le "$KICK_BATCHES_MAX" ]
+# And SIGTERM while the flood goes on.
+timeout -k 5 "$CLIENT_TIMEOUT" "$CLIENT" -S "$sock" kick-flood \
+    >"$T/flood.out" 2>&1 &
+fpid=$!
+wait_for grep -q answered "$T/flood.out"
+stop
+check "kick-flood: SIGTERM during the flood, vioblk exits 0" \
+    [ "$stop_rc" -eq 0 ]
+wait "$fpid"
+rc=$?
+fpid=
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/flood.out"
+check "kick-flood: the front-end flooded until vioblk was gone" \
+    [ "$rc" -eq 0 ]
+
+# Requests without end, the socket kept full: SIGTERM still gets in.
+start "$img" || { cat "$log"; exit 1; }
+timeout -k 5 "$CLIENT_TIMEOUT" "$CLIENT" "$sock" request-flood \
+    >"$T/flood.out" 2>&1 &
+fpid=$!
+wait_for grep -q flooding "$T/flood.out"
+check "request-flood: the front-end keeps the socket full" \
+    grep -q flooding "$T/flood.out"
+stop
+check "request-flood: SIGTERM during the flood, vioblk exits 0" \
+    [ "$stop_rc" -eq 0 ]
+wait "$fpid"
+rc=$?
+fpid=
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/flood.out"
+check "request-flood: the front-end flooded until vioblk was gone" \
+    [ "$rc" -eq 0 ]
 
 finish

@@ -26,12 +26,21 @@
  *		past the cut and, in the same kick, a write from the very
  *		page it wrote must not complete OK; the back-end hangs up
  *		or answers IOERR.  The image at `offset` must be as before.
+ * kick-flood	set up, then make one end of a stream socket pair, kept
+ *		full, the queue's kick fd and ask GET_FEATURES: the answer
+ *		must come.  With -S the flood goes on until the back-end
+ *		hangs up (the test stops it meanwhile).
+ * request-flood
+ *		negotiate, then send SET_OWNER without end, keeping the
+ *		socket full, until the back-end hangs up (the test stops
+ *		it meanwhile); prints "flooding" once the socket is full
  *
  * Exit 0 when the back-end behaved, 1 when it did not, with one line on
  * standard error saying what went wrong.
  */
 
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -43,10 +52,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vioblk/vhost_user.h"
@@ -80,6 +91,22 @@
 #define HDR2_OFF	0x11000ULL
 #define STATUS2_OFF	0x18100ULL
 #define DATA_LEN	4096		/* bytes of shrink-data's requests */
+/*
+ * The flood socket's send buffer, as the kernel is asked for it: small
+ * and known, so that what it holds is a few of the back-end's batches
+ * whatever the host's default is.
+ */
+#define FLOOD_SNDBUF	32768
+/*
+ * The send buffer asked for once the count is done, and for a request
+ * flood: as much as the kernel gives, so that a flood has no gaps while
+ * this side waits for the CPU.
+ */
+#define FLOOD_SNDBUF_BIG	(4 * 1024 * 1024)
+/* Bytes written to a flood at once. */
+#define FLOOD_CHUNK	65536
+/* SET_OWNER requests, back to back, in one write of a request flood. */
+#define FLOOD_REQS	4096
 
 struct fe {
 	int		 sock;
@@ -111,7 +138,7 @@ die(const char *fmt, ...)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vhu-client [-o offset] [-l length] "
+	fprintf(stderr, "usage: vhu-client [-S] [-o offset] [-l length] "
 	    "[-P byte] [-T bytes] socket scenario\n");
 	exit(2);
 }
@@ -734,16 +761,190 @@ scenario_shrink_data(struct fe *f, uint64_t offset, int byte)
 	return 0;
 }
 
+/*
+ * Write to a non-blocking flood fd until it is full: the bytes written.
+ * A reader gone (EPIPE) sets *fd to -1.
+ */
+static size_t
+flood_fill(int *fd, const char *name)
+{
+	static uint8_t	 chunk[FLOOD_CHUNK];
+	size_t		 done = 0;
+	ssize_t		 n;
+
+	while (*fd != -1) {
+		n = send(*fd, chunk, sizeof(chunk), MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EPIPE)
+			*fd = -1;
+		else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			err(1, "%s: flood", name);
+		break;
+	}
+	return done;
+}
+
+/*
+ * Keep *fd full until the back-end's socket is readable (an answer or a
+ * hang-up): 1 then, 0 once ms have passed (ms < 0: never).  It spins:
+ * a refill that slept until POLLOUT would let a reader as fast as the
+ * back-end empty the fd now and then, and a flood has no such gaps.
+ */
+static int
+flood_until(struct fe *f, int *fd, int ms, size_t *queued,
+    const char *name)
+{
+	struct pollfd	 pfd;
+	struct timespec	 t0, t;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+		err(1, "clock_gettime");
+	for (;;) {
+		*queued += flood_fill(fd, name);
+		pfd.fd = f->sock;
+		pfd.events = POLLIN | POLLRDHUP;
+		if (poll(&pfd, 1, 0) > 0)
+			return 1;
+		if (ms >= 0) {
+			if (clock_gettime(CLOCK_MONOTONIC, &t) == -1)
+				err(1, "clock_gettime");
+			if ((t.tv_sec - t0.tv_sec) * 1000 +
+			    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+				return 0;
+		}
+		sched_yield();
+	}
+}
+
+/*
+ * A stream socket kept full is the kick fd: the back-end must still
+ * answer.  With stay, keep it full until the back-end hangs up.
+ */
+static int
+scenario_kick_flood(struct fe *f, int stay)
+{
+	uint64_t	 v = 0, feat;
+	uint32_t	 size;
+	size_t		 queued = 0;
+	int		 sp[2], sndbuf = FLOOD_SNDBUF, q0, q, i;
+
+	fe_setup(f);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		err(1, "socketpair");
+	if (setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		err(1, "SO_SNDBUF");
+	queued += flood_fill(&sp[1], "kick-flood");
+	if (ioctl(sp[0], FIONREAD, &q0) == -1)
+		err(1, "FIONREAD");
+	fe_must(f, VHU_SET_VRING_KICK, &v, sizeof(v), &sp[0], 1);
+	/*
+	 * GET_FEATURES goes in the middle of the flood: once the back-end
+	 * has begun to drain.  Until it is sent nothing is added, so the
+	 * back-end can drain only what is queued already.
+	 */
+	for (i = 0;; i++) {
+		if (ioctl(sp[0], FIONREAD, &q) == -1)
+			err(1, "FIONREAD");
+		if (q < q0)
+			break;
+		if (i >= WAIT_MS)
+			die("kick-flood: the kick fd was not read in %d ms",
+			    WAIT_MS);
+		poll(NULL, 0, 1);
+	}
+	close(sp[0]);
+	if (fe_send(f, VHU_GET_FEATURES, VHU_VERSION, NULL, 0, NULL, 0) ==
+	    -1)
+		die("kick-flood: GET_FEATURES: connection lost");
+	if (!flood_until(f, &sp[1], WAIT_MS, &queued, "kick-flood"))
+		die("kick-flood: GET_FEATURES: no answer in %d ms", WAIT_MS);
+	if (fe_recv(f, VHU_GET_FEATURES, &feat, sizeof(feat), &size) != 1 ||
+	    size != sizeof(feat) || feat != f->features)
+		die("kick-flood: GET_FEATURES: no good answer");
+	printf("kick-flood: GET_FEATURES answered, %zu bytes of kicks "
+	    "queued\n", queued);
+	fflush(stdout);
+	sndbuf = FLOOD_SNDBUF_BIG;
+	if (stay && sp[1] != -1 && setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF,
+	    &sndbuf, sizeof(sndbuf)) == -1)
+		err(1, "SO_SNDBUF");
+	if (stay) {
+		while (!flood_until(f, &sp[1], -1, &queued, "kick-flood") ||
+		    !fe_gone(f, "kick-flood"))
+			;
+		printf("kick-flood: back-end gone\n");
+	}
+	if (sp[1] != -1)
+		close(sp[1]);
+	return 0;
+}
+
+/* SET_OWNER, which has no answer, without end: the socket stays full. */
+static int
+scenario_request_flood(struct fe *f)
+{
+	static struct vhu_hdr	 reqs[FLOOD_REQS];
+	struct pollfd		 pfd;
+	size_t			 off = 0, i;
+	ssize_t			 n;
+	int			 said = 0, sndbuf = FLOOD_SNDBUF_BIG;
+
+	fe_negotiate(f);
+	if (setsockopt(f->sock, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		err(1, "SO_SNDBUF");
+	for (i = 0; i < FLOOD_REQS; i++) {
+		reqs[i].request = VHU_SET_OWNER;
+		reqs[i].flags = VHU_VERSION;
+		reqs[i].size = 0;
+	}
+	for (;;) {
+		n = send(f->sock, (uint8_t *)reqs + off, sizeof(reqs) - off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			if (off == sizeof(reqs))
+				off = 0;
+			continue;
+		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			err(1, "request-flood: send");
+		if (!said) {
+			printf("request-flood: flooding\n");
+			fflush(stdout);
+			said = 1;
+		}
+		/* Spin, as flood_until() does, checking for a hang-up. */
+		pfd.fd = f->sock;
+		pfd.events = POLLRDHUP;
+		if (poll(&pfd, 1, 0) > 0 && fe_gone(f, "request-flood"))
+			break;
+		sched_yield();
+	}
+	printf("request-flood: back-end gone\n");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct fe	 f;
 	uint64_t	 offset = 0, length = MIB, cut = 0;
 	char		*end;
-	int		 ch, byte = WRITE_BYTE;
+	int		 ch, byte = WRITE_BYTE, stay = 0;
 
-	while ((ch = getopt(argc, argv, "l:o:P:T:")) != -1) {
+	while ((ch = getopt(argc, argv, "l:o:P:ST:")) != -1) {
 		switch (ch) {
+		case 'S':
+			stay = 1;
+			break;
 		case 'T':
 			cut = strtoull(optarg, &end, 0);
 			if (*optarg == '\0' || *end != '\0')
@@ -786,5 +987,9 @@ main(int argc, char *argv[])
 		return scenario_shrink(&f, cut);
 	if (strcmp(argv[1], "shrink-data") == 0)
 		return scenario_shrink_data(&f, offset, byte);
+	if (strcmp(argv[1], "kick-flood") == 0)
+		return scenario_kick_flood(&f, stay);
+	if (strcmp(argv[1], "request-flood") == 0)
+		return scenario_request_flood(&f);
 	return scenario_bad(&f, argv[1]);
 }
