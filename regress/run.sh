@@ -6,7 +6,8 @@
 # regress/test-*.sh script.  A script exits 0 (pass), 77 (skip) or
 # anything else (fail); it may print TAP lines ("ok N - x", "not ok N - x",
 # "ok N - x # SKIP why") to report several cases, which are then counted
-# one by one.  A suite that dies without reporting a failure counts as one.
+# one by one; cmocka says "not ok N # SKIP x" for a skip, which counts as
+# one too.  A suite that dies without reporting a failure counts as one.
 #
 # Environment: B (build directory), SANITIZE (0 or 1), ONLY (a pattern:
 # run only the suites whose name contains it).
@@ -51,8 +52,8 @@ run_suite()
 	rm -rf "$scratch"
 	cat "$out"
 	p=$(grep '^ok [0-9]' "$out" | grep -vc '# SKIP')
-	s=$(grep '^ok [0-9]' "$out" | grep -c '# SKIP')
-	f=$(grep -c '^not ok [0-9]' "$out")
+	s=$(grep -E '^(not )?ok [0-9]' "$out" | grep -c '# SKIP')
+	f=$(grep '^not ok [0-9]' "$out" | grep -vc '# SKIP')
 	if [ $((p + s + f)) -eq 0 ]; then
 		case $rc in
 		0)	p=1 ;;

@@ -3,7 +3,10 @@
 # the message path and the eventfd path: the device answers IOERR or goes
 # to NEEDS_RESET as the case calls for, the sandboxed child lives on, a
 # reset and a fresh init serve a good read that matches one made before,
-# and the image is byte-identical to what it was.
+# and the image is byte-identical to what it was.  The shrink-* cases cut
+# the file of a guest memory region under the device (the rings' region,
+# or the data buffer's for a write and for a GET_ID): it must not die of
+# SIGBUS.
 . regress/vioblk.subr
 . regress/device.subr
 need_built "$DEVTEST"
@@ -19,7 +22,7 @@ nested-indirect:needs_reset indirect-len:needs_reset region-end:ioerr
 gap:ioerr overflow:ioerr short-header:ioerr status-ro:needs_reset
 status-len0:needs_reset write-writable:ioerr past-capacity:ioerr
 len-unaligned:ioerr seg-max:ioerr discard-flag:ioerr avail-jump:needs_reset
-flip:consistent"
+flip:consistent shrink-ring:needs_reset shrink-data:ioerr shrink-id:ioerr"
 
 sum()
 {

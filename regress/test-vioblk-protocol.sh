@@ -1,7 +1,8 @@
 #!/bin/sh
 # The VMM channel: an invalid message is answered with ERROR and dropped
 # while the channel lives on; a message that breaks the protocol's state
-# ends the child with ERROR and status 1.  (Linux errno values.)
+# ends the child with ERROR and status 1.  (Linux errno values.)  A kick
+# fd at end of file is dropped at its first wakeup, not served for ever.
 . regress/vioblk.subr
 need_built
 
@@ -69,5 +70,14 @@ check "another protocol version is refused" has "$out" \
     "error errno=93 type=HELLO text=HELLO: version 2, this is version 1"
 check "another protocol version ends vioblk with status 1" \
     has "$out" "exit 1"
+
+# The read end of a pipe whose writer is gone: readable for ever, at end
+# of file.  -vvv logs each kick batch the child drains.
+vmm ready hello send:KICK_FD:8:eof sleep:300 shutdown wait -- \
+    "$VIOBLK" -d -vvv "$top"
+check "a dead kick fd is dropped" has "$err" "vioblk: queue 0: kick fd closed"
+n=$(grep -c "queue 0: kick batch of" "$err")
+check "a dead kick fd wakes the child once, not for ever ($n)" [ "$n" -eq 1 ]
+check "a dead kick fd leaves the channel working" has "$out" "exit 0"
 
 finish

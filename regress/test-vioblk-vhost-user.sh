@@ -3,10 +3,16 @@
 # --print-capabilities; the socket is made with mode 0600 whatever the
 # umask; every malformed request vhu-client knows is refused or drops the
 # connection, and the child lives on (same pid, still listening) to serve
-# the next well-behaved front-end; a second front-end waits while one is
-# served and is served once it leaves; the child holds only what it
-# should and runs under seccomp; SIGTERM ends it cleanly and removes the
-# socket; a stale socket is replaced, a live one or a file is not.
+# the next well-behaved front-end; guest memory whose file shrinks under
+# the child (the rings' region, or the data region) makes it hang up on
+# that front-end, not die, and nothing of a vanished page reaches the
+# image; a second front-end waits while one is served and is served once
+# it leaves; the child holds only what it should and runs under seccomp;
+# SIGTERM ends it cleanly and removes the socket; a stale socket is
+# replaced, a live one or a file is not; a kick fd kept full and a flood
+# of requests are served in batches: GET_FEATURES is answered after a
+# few kick batches (counted in the -vvv log), and SIGTERM still ends
+# vioblk with status 0.
 . regress/vioblk.subr
 CLIENT=$BDIR/regress/tools/vhu-client
 HOLD=$BDIR/regress/tools/vhu-hold
@@ -21,6 +27,12 @@ CLIENT_TIMEOUT=30
 BACKEND_TIMEOUT=120
 # How long the second front-end must be seen waiting, in seconds.
 QUEUED_SECONDS=1
+# Kick batches vioblk may drain between the kick-flood front-end's
+# SET_VRING_KICK and its GET_FEATURES: the flood holds about two batches
+# when GET_FEATURES is sent, and one more may be under way.
+KICK_BATCHES_MAX=8
+# Where shrink-data writes: a cluster the tests write nowhere else.
+SHRINK_AT=12582912
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vhu.XXXXXX") || exit 1
 d=$T/vhu
@@ -34,6 +46,7 @@ cleanup()
 {
 	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null
 	[ -n "${hpid:-}" ] && kill "$hpid" 2>/dev/null
+	[ -n "${fpid:-}" ] && kill "$fpid" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$T" "$TMPDIR"
 }
@@ -51,12 +64,13 @@ wait_for()
 	done
 }
 
-# start IMAGE: vioblk -d -u $sock IMAGE under timeout, with a permissive
-# umask; sets tpid (timeout), ppid_v (parent) and cpid (child).
+# start [OPTION...] IMAGE: vioblk -d -u $sock OPTION... IMAGE under
+# timeout, with a permissive umask; sets tpid (timeout), ppid_v (parent)
+# and cpid (child).
 start()
 {
 	(umask 000; exec timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d \
-	    -u "$sock" "$1") >"$log" 2>&1 &
+	    -u "$sock" "$@") >"$log" 2>&1 &
 	tpid=$!
 	wait_for test -S "$sock" &&
 	    wait_for sh -c "pgrep -P $tpid >/dev/null" || return 1
@@ -135,6 +149,39 @@ for s in short-header wrong-size few-fds overlap ring-outside bad-queue \
 	check "$s: the next front-end is served" [ "$rc" -eq 0 ]
 done
 
+# Guest memory whose file shrinks under the child.  The rings' region
+# cut to nothing, to below the available ring, or to below the request
+# headers, with a request waiting: the child hangs up on that front-end.
+for cut in 0 0x2000 0x10000; do
+	client -T "$cut" shrink
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "shrink to $cut: the child hangs up on the front-end" \
+	    [ "$rc" -eq 0 ]
+	check "shrink to $cut: the child lives on and listens" alive
+	client -o 4194304 -l 262144 good
+	rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+	check "shrink to $cut: the next front-end is served" [ "$rc" -eq 0 ]
+done
+# The data region cut: a write from past the cut fails, a GET_ID into it
+# fails and a write of the page it faulted on is not served; the bytes
+# at SHRINK_AT stay what a front-end wrote before.
+client -o "$SHRINK_AT" -l 4096 -P 0x33 good
+check "shrink-data: a front-end writes the bytes first" [ "$?" -eq 0 ]
+client -o "$SHRINK_AT" -P 0x33 shrink-data
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "shrink-data: the requests on the vanished pages fail" [ "$rc" -eq 0 ]
+check "shrink-data: the child lives on and listens" alive
+client -o "$SHRINK_AT" -l 4096 -P 0x33 verify
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "shrink-data: nothing of the vanished pages reached the image" \
+    [ "$rc" -eq 0 ]
+check "shrink: no child was killed by a signal" \
+    sh -c '! grep -q "killed by signal" "$1"' sh "$log"
+
 # One front-end at a time: the second waits in the backlog.
 timeout -k 5 "$CLIENT_TIMEOUT" "$HOLD" "$sock" >"$T/hold.out" 2>&1 &
 hpid=$!
@@ -185,5 +232,57 @@ client good
 check "the first vioblk still serves on it" [ "$?" -eq 0 ]
 stop
 check "and exits 0" [ "$stop_rc" -eq 0 ]
+
+# kick_batches: the kick batches in the -vvv log between the last
+# SET_VRING_KICK and the GET_FEATURES after it; nothing without one.
+kick_batches()
+{
+	awk '/vhost-user: SET_VRING_KICK$/ { n = 0; armed = 1; next }
+	    armed && /: kick batch of / { n++ }
+	    armed && /vhost-user: GET_FEATURES$/ { print n; exit }' "$log"
+}
+
+# A stream socket kept full as the kick fd: GET_FEATURES, sent once the
+# child has begun to drain it, is answered within a few batches.
+start -vvv "$img" || { cat "$log"; exit 1; }
+client kick-flood
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/client.out"
+check "kick-flood: GET_FEATURES is answered" [ "$rc" -eq 0 ]
+n=$(kick_batches)
+check "kick-flood: 1 to $KICK_BATCHES_MAX kick batches before GET_FEATURES (${n:-none})" \
+    [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" -le "$KICK_BATCHES_MAX" ]
+# And SIGTERM while the flood goes on.
+timeout -k 5 "$CLIENT_TIMEOUT" "$CLIENT" -S "$sock" kick-flood \
+    >"$T/flood.out" 2>&1 &
+fpid=$!
+wait_for grep -q answered "$T/flood.out"
+stop
+check "kick-flood: SIGTERM during the flood, vioblk exits 0" \
+    [ "$stop_rc" -eq 0 ]
+wait "$fpid"
+rc=$?
+fpid=
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/flood.out"
+check "kick-flood: the front-end flooded until vioblk was gone" \
+    [ "$rc" -eq 0 ]
+
+# Requests without end, the socket kept full: SIGTERM still gets in.
+start "$img" || { cat "$log"; exit 1; }
+timeout -k 5 "$CLIENT_TIMEOUT" "$CLIENT" "$sock" request-flood \
+    >"$T/flood.out" 2>&1 &
+fpid=$!
+wait_for grep -q flooding "$T/flood.out"
+check "request-flood: the front-end keeps the socket full" \
+    grep -q flooding "$T/flood.out"
+stop
+check "request-flood: SIGTERM during the flood, vioblk exits 0" \
+    [ "$stop_rc" -eq 0 ]
+wait "$fpid"
+rc=$?
+fpid=
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/flood.out"
+check "request-flood: the front-end flooded until vioblk was gone" \
+    [ "$rc" -eq 0 ]
 
 finish

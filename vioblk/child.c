@@ -32,6 +32,7 @@
 #include "vioblk/child_bases.h"
 #include "vioblk/child_dev.h"
 #include "vioblk/child_vhu.h"
+#include "vioblk/guestmem.h"
 #include "vioblk/log.h"
 #include "vioblk/nonblock.h"
 #include "vioblk/proc.h"
@@ -720,6 +721,9 @@ child_main(void)
 		fatal("PR_SET_PDEATHSIG");
 	/* Executed as /proc/self/exe, it would show as "exe" in ps(1). */
 	prctl(PR_SET_NAME, CHILD_NAME);
+	/* Before the sandbox, which forbids sigaction(2), in both modes. */
+	if (guestmem_fault_init() == -1)
+		fatal("guest memory fault handler");
 
 	/* Whatever needs a new descriptor or a signal handler, first. */
 	child_receive(&c);

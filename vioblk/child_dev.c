@@ -23,6 +23,9 @@
 #include "vioblk/nonblock.h"
 #include "vioblk/virtio_blk.h"
 
+/* The verbosity (-vvv) at which each kick batch is logged. */
+#define CHILD_DEV_LOG_TRACE	3
+
 _Static_assert(VIOBLK_PROTO_QUEUES_MAX == VIOBLK_QUEUES,
     "the protocol and the device agree on the queues");
 _Static_assert(VIOBLK_PROTO_BAR_SIZE == VIOBLK_BAR_SIZE,
@@ -254,18 +257,27 @@ child_dev_eventfd(struct child_dev *d, const struct vioblk_queue_fd *m,
 	return &d->queue[m->queue];
 }
 
+/*
+ * One read of an eventfd takes every kick since the last; whatever else
+ * a VMM passed as one is drained a batch per wakeup, so that a full one
+ * cannot hold the event loop.
+ */
 static void
 child_dev_kick(int fd, short events, void *arg)
 {
 	struct child_dev_queue	*dq = arg;
-	uint64_t		 count;
 	ssize_t			 n;
 
 	(void)events;
-	/* One read takes every kick since the last. */
-	n = read(fd, &count, sizeof(count));
-	if (n == -1 && errno != EAGAIN && errno != EINTR) {
-		log_warn("queue %u: kick eventfd", dq->q);
+	n = fd_drain(fd);
+	if (log_getverbose() >= CHILD_DEV_LOG_TRACE)
+		log_debug("queue %u: kick batch of %zd bytes", dq->q, n);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		/* A dead kick fd would wake us forever. */
+		if (n == 0)
+			log_warnx("queue %u: kick fd closed", dq->q);
+		else
+			log_warn("queue %u: kick fd", dq->q);
 		event_del(&dq->ev_kick);
 		return;
 	}

@@ -71,7 +71,37 @@ void	*guestmem_translate(const struct guestmem *, uint64_t gpa,
 void	*guestmem_translate_uaddr(const struct guestmem *, uint64_t uaddr,
 	    uint64_t len);
 
-/* Unmap every region; the table is empty and not live. */
+/*
+ * Unmap every region; the table is empty, not live and, should it have
+ * faulted, no longer damaged.
+ */
 void	 guestmem_clear(struct guestmem *);
+
+/*
+ * Faults.  The file behind a region is the peer's: a VMM or front-end
+ * may shrink it while it is mapped, and a touch past its new end raises
+ * SIGBUS, which would end the process.  guestmem_fault_init() installs
+ * (call it once, before the sandbox forbids sigaction(2)) a handler that
+ * answers a fault inside any mapped region by mapping a private page of
+ * zeroes over the faulting page: the access completes, and the table
+ * holding the region is damaged from then on.  A SIGBUS sent by a
+ * process is ignored; a fault anywhere else still ends the process, as
+ * it would without the handler.  Returns 0, or -1 with errno: EBUSY when
+ * the handler did not take (a sanitizer that keeps SIGBUS to itself).
+ *
+ * Copies the kernel makes (preadv(2), pwritev(2)) from or to a vanished
+ * page fail with EFAULT instead, and damage nothing.
+ */
+int	 guestmem_fault_init(void);
+
+/*
+ * Is the table intact?  0; or -1 when a fault replaced one of its pages
+ * with zeroes, with one line in err (may be NULL) naming the region and
+ * the page.  What was read from the table since may be zeroes that no
+ * one wrote, and what was written may be lost: a damaged table must not
+ * feed the image or complete requests, and only guestmem_clear() makes
+ * it whole.  Cheap while no table in the process is damaged.
+ */
+int	 guestmem_check(const struct guestmem *, char *err, size_t errlen);
 
 #endif /* GUESTMEM_H */

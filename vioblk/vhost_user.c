@@ -49,9 +49,15 @@
 /* A payload size that depends on the payload itself. */
 #define VHU_SIZE_VAR	SIZE_MAX
 
-/* Bytes drained from a kick fd at once: eventfd reads are 8 bytes, a
- * pipe (QEMU's fallback) may hold a few kicks. */
-#define VHU_KICK_DRAIN	64
+/*
+ * Requests served per wakeup of the socket: QEMU sends about twenty
+ * back to back when it starts a device; in rounds of this many, kicks
+ * and signals get their turn however fast a front-end sends.
+ */
+#define VHU_REQS_PER_WAKEUP	16
+
+/* The verbosity (-vvv) at which each request and kick batch is logged. */
+#define VHU_LOG_TRACE		3
 
 /* Handler results. */
 #define VHU_OK		0
@@ -160,6 +166,8 @@ static const struct vhu_req vhu_reqs[] = {
 static void	vhu_read_cb(int, short, void *);
 static void	vhu_kick_cb(int, short, void *);
 static void	vhu_teardown(struct vhu_conn *);
+static void	vhu_hangup(struct vhu_conn *);
+static int	vhu_faulted(struct vhu_conn *);
 static int	vhu_ring_update(struct vhu_ring *);
 
 static void
@@ -287,6 +295,36 @@ vhu_teardown(struct vhu_conn *c)
 	close(c->fd);
 	vhu_drop_fds(c);
 	free(c);
+}
+
+/* Let the front-end go, then tell the owner; c is gone after. */
+static void
+vhu_hangup(struct vhu_conn *c)
+{
+	void		(*closed)(void *) = c->p.closed;
+	void		*arg = c->p.arg;
+
+	vhu_teardown(c);
+	log_info("vhost-user: front-end disconnected");
+	if (closed != NULL)
+		closed(arg);
+}
+
+/*
+ * Did the front-end's memory fault under us (a region's file shrank)?
+ * Then it cannot be served any more: its rings and buffers read as
+ * zeroes.  The device has asked for a reset; the connection goes, and
+ * the next front-end brings a table of its own.
+ */
+static int
+vhu_faulted(struct vhu_conn *c)
+{
+	char	 err[200];
+
+	if (guestmem_check(c->p.mem, err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("vhost-user: dropping the front-end: %s", err);
+	return 1;
 }
 
 void
@@ -433,16 +471,22 @@ vhu_ring_update(struct vhu_ring *r)
 	return 0;
 }
 
+/*
+ * One batch of kicks per wakeup: a front-end that keeps its kick fd full
+ * wakes us every round, and every other event still has its turn.
+ */
 static void
 vhu_kick_cb(int fd, short ev, void *arg)
 {
 	struct vhu_ring	*r = arg;
-	uint8_t		 buf[VHU_KICK_DRAIN];
+	struct vhu_conn	*c = r->conn;
 	ssize_t		 n;
 
 	(void)ev;
-	while ((n = read(fd, buf, sizeof(buf))) == (ssize_t)sizeof(buf))
-		;
+	n = fd_drain(fd);
+	if (log_getverbose() >= VHU_LOG_TRACE)
+		log_debug("vhost-user: queue %u: kick batch of %zd bytes",
+		    r->index, n);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		/* A dead kick fd would wake us forever. */
 		log_warnx("vhost-user: queue %u: kick fd %s", r->index,
@@ -451,7 +495,9 @@ vhu_kick_cb(int fd, short ev, void *arg)
 		return;
 	}
 	if (r->running)
-		vioblk_queue_notify(r->conn->p.dev, r->index);
+		vioblk_queue_notify(c->p.dev, r->index);
+	if (vhu_faulted(c))
+		vhu_hangup(c);
 }
 
 static int
@@ -850,6 +896,9 @@ vhu_dispatch(struct vhu_conn *c)
 	ack = (c->hdr.flags & VHU_FLAG_NEED_REPLY) &&
 	    (c->protocol & BIT(VHU_PROTOCOL_F_REPLY_ACK));
 	req = vhu_lookup(c->hdr.request);
+	if (log_getverbose() >= VHU_LOG_TRACE)
+		log_debug("vhost-user: %s", req != NULL ? req->name :
+		    "unknown request");
 	if (req == NULL) {
 		snprintf(unknown, sizeof(unknown), "request %u",
 		    c->hdr.request);
@@ -991,32 +1040,30 @@ vhu_read_msg(struct vhu_conn *c)
 	}
 }
 
+/*
+ * At most VHU_REQS_PER_WAKEUP requests: what is left stays in the
+ * socket, which wakes us again after the other events.
+ */
 static void
 vhu_read_cb(int fd, short ev, void *arg)
 {
 	struct vhu_conn	*c = arg;
-	void		(*closed)(void *);
-	void		*carg;
-	int		 r;
+	int		 n, r;
 
 	(void)fd;
 	(void)ev;
-	for (;;) {
+	for (n = 0; n < VHU_REQS_PER_WAKEUP; n++) {
 		r = vhu_read_msg(c);
 		if (r == 0)
 			return;
-		if (r == 1) {
-			r = vhu_dispatch(c);
-			c->have = 0;
-			if (r == 0)
-				continue;
-		}
-		break;
+		if (r == -1)
+			break;
+		r = vhu_dispatch(c);
+		c->have = 0;
+		if (r == -1 || vhu_faulted(c))
+			break;
 	}
-	closed = c->p.closed;
-	carg = c->p.arg;
-	vhu_teardown(c);
-	log_info("vhost-user: front-end disconnected");
-	if (closed != NULL)
-		closed(carg);
+	if (n == VHU_REQS_PER_WAKEUP)
+		return;
+	vhu_hangup(c);
 }

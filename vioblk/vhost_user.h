@@ -8,6 +8,10 @@
  * carries, region tables, ring addresses and queue indexes.  A bad
  * request is answered with a failure where REPLY_ACK was negotiated and
  * the request asked for an answer; otherwise the connection is dropped.
+ * So is a front-end whose memory faults under the back-end (a region's
+ * file shrank): the device has asked for a reset, and the next
+ * front-end brings a table of its own.  Requests and kicks are taken in
+ * bounded batches per wakeup, so that no front-end holds the event loop.
  *
  * The wire layout is here too, for the front-ends of the tests.  All
  * numbers on the wire are in host byte order, as the protocol says.

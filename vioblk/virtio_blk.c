@@ -81,6 +81,8 @@ static void	vioblk_warn(struct vioblk *, const char *, ...)
 static void	vioblk_needs_reset(struct vioblk *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	vioblk_raise(struct vioblk *, int, unsigned int);
+static int	vioblk_faulted(struct vioblk *);
+static int	vioblk_fault_reset(struct vioblk *);
 static int	vioblk_start_queues(struct vioblk *);
 static void	vioblk_set_status(struct vioblk *, uint8_t);
 static int	vioblk_common_read(struct vioblk *, uint64_t, unsigned int,
@@ -159,6 +161,29 @@ vioblk_needs_reset(struct vioblk *dev, const char *fmt, ...)
 	vioblk_raise(dev, VIOBLK_INTR_CONFIG, 0);
 }
 
+/*
+ * Has guest memory faulted (a region's file shrank under its mapping)?
+ * What was read from it since may be zeroes the driver never wrote, and
+ * what was written may never reach the driver.
+ */
+static int
+vioblk_faulted(struct vioblk *dev)
+{
+	return guestmem_check(dev->p.mem, NULL, 0) == -1;
+}
+
+/* If it has, give up until the driver resets us; 1 when it has. */
+static int
+vioblk_fault_reset(struct vioblk *dev)
+{
+	char	 err[sizeof(dev->err)];
+
+	if (guestmem_check(dev->p.mem, err, sizeof(err)) == 0)
+		return 0;
+	vioblk_needs_reset(dev, "%s", err);
+	return 1;
+}
+
 struct vioblk *
 vioblk_new(const struct vioblk_params *p, char *err, size_t errlen)
 {
@@ -231,6 +256,7 @@ vioblk_reset(struct vioblk *dev)
 {
 	unsigned int	 q;
 	uint8_t		 isr = dev->isr;
+	char		 err[sizeof(dev->err)];
 
 	dev->status = 0;
 	dev->isr = 0;
@@ -242,6 +268,14 @@ vioblk_reset(struct vioblk *dev)
 	for (q = 0; q < VIOBLK_QUEUES; q++) {
 		vq_reset(&dev->vq[q]);
 		dev->queue_msix[q] = VIRTIO_MSI_NO_VECTOR;
+	}
+	/*
+	 * Memory that faulted is never used again: the VMM sends its
+	 * regions anew (vhost-user front-ends always do).
+	 */
+	if (guestmem_check(dev->p.mem, err, sizeof(err)) == -1) {
+		vioblk_warn(dev, "reset: guest memory dropped: %s", err);
+		guestmem_clear(dev->p.mem);
 	}
 	guestmem_set_live(dev->p.mem, 0);
 	if (isr != 0 && dev->p.lower != NULL)
@@ -318,10 +352,17 @@ vioblk_config_read(const struct vioblk *dev, size_t off, void *buf,
 static int
 vioblk_vq_run(struct vioblk *dev, struct virtqueue *vq, int resume)
 {
-	return vq_start(vq,
+	if (vq_start(vq,
 	    (dev->driver_features & BIT(VIRTIO_F_RING_EVENT_IDX)) != 0,
 	    (dev->driver_features & BIT(VIRTIO_F_RING_INDIRECT_DESC)) != 0,
-	    resume);
+	    resume) == -1)
+		return -1;
+	/* The used index it read may be a vanished page's zero. */
+	if (guestmem_check(dev->p.mem, vq->err, sizeof(vq->err)) == -1) {
+		vq_stop(vq);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -670,9 +711,16 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 	if (!vq->ready || (dev->status & (VIRTIO_STATUS_NEEDS_RESET |
 	    VIRTIO_STATUS_FAILED)))
 		return;
+	if (vioblk_fault_reset(dev))
+		return;
 	for (;;) {
 		vq_notify_disable(vq);
-		while ((r = vq_pop(vq, &c)) == VQ_POP_CHAIN) {
+		/*
+		 * A chain read from a vanished page is zeroes, not the
+		 * driver's: serve none after a fault, whatever it says.
+		 */
+		while ((r = vq_pop(vq, &c)) == VQ_POP_CHAIN &&
+		    !vioblk_faulted(dev)) {
 			if (vioblk_chain(dev, vq, c, &len) == -1) {
 				r = VQ_POP_BROKEN;
 				break;
@@ -682,13 +730,16 @@ vioblk_queue_notify(struct vioblk *dev, unsigned int q)
 		/* Completions before a break are still the driver's to see. */
 		if (vq_need_interrupt(vq))
 			vioblk_raise(dev, VIOBLK_INTR_QUEUE, q);
-		if (r == VQ_POP_BROKEN)
+		if (r != VQ_POP_EMPTY || vioblk_faulted(dev))
 			break;
 		if (vioblk_poll(dev, vq, &stop))
 			continue;
 		if (!vq_notify_enable(vq))
 			break;
 	}
+	/* A fault explains a broken ring better than the ring does. */
+	if (vioblk_fault_reset(dev))
+		return;
 	if (r == VQ_POP_BROKEN)
 		vioblk_needs_reset(dev, "queue %u: %s", q, vq->err);
 }
@@ -811,12 +862,20 @@ vioblk_chain(struct vioblk *dev, struct virtqueue *vq, struct vq_chain *c,
 		st = VIRTIO_BLK_S_IOERR;
 		goto done;
 	}
+	/* A header read from a vanished page asks for nothing. */
+	if (vioblk_faulted(dev)) {
+		st = VIRTIO_BLK_S_IOERR;
+		goto done;
+	}
 	rd = &c->iov[i];
 	nrd = c->nread - i;
 	memcpy(&type, hdr, sizeof(type));
 	memcpy(&sector, hdr + 8, sizeof(sector));
 	st = vioblk_request(dev, le32toh(type), le64toh(sector), rd, nrd, wr,
 	    nwr, &datalen);
+	/* Data that went to a vanished page never reached the driver. */
+	if (vioblk_faulted(dev))
+		st = VIRTIO_BLK_S_IOERR;
  done:
 	if (st == VIRTIO_BLK_S_IOERR)
 		dev->stats.ioerr++;
@@ -952,6 +1011,8 @@ vioblk_ranges(struct vioblk *dev, uint32_t type, struct iovec *rd,
 	if (count > maxseg)
 		return VIRTIO_BLK_S_IOERR;
 	iov_gather(dev->ranges, (size_t)rlen, rd, nrd);
+	if (vioblk_faulted(dev))
+		return VIRTIO_BLK_S_IOERR;
 	for (i = 0; i < count; i++) {
 		r = &dev->ranges[i];
 		r->sector = le64toh(r->sector);

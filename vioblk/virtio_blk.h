@@ -12,6 +12,10 @@
  * Failures: a bad request answers VIRTIO_BLK_S_IOERR; a broken ring, or a
  * request whose status byte cannot be written, sets DEVICE_NEEDS_RESET,
  * raises a configuration interrupt and stops the queues until reset.
+ * So does guest memory that faults (see guestmem_check()): the request
+ * being served answers IOERR, nothing read from a vanished page reaches
+ * the image, and the next reset drops every region of the table, which
+ * the VMM then sends again.
  */
 
 #ifndef VIRTIO_BLK_H
@@ -202,7 +206,10 @@ struct vioblk	*vioblk_new(const struct vioblk_params *, char *err,
 		    size_t errlen);
 void		 vioblk_free(struct vioblk *);
 
-/* Back to the state after vioblk_new(); queues stop, nothing completes. */
+/*
+ * Back to the state after vioblk_new(); queues stop, nothing completes.
+ * Guest memory that faulted is unmapped (guestmem_clear()).
+ */
 void		 vioblk_reset(struct vioblk *);
 
 /*

@@ -1,11 +1,15 @@
 /*
- * Guest memory: region table rules and bounds-checked translation.
+ * Guest memory: region table rules, bounds-checked translation, and what
+ * a fault does when a region's file shrinks under its mapping.
  */
 
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -358,6 +362,169 @@ test_clear(void **state)
 	assert_non_null(guestmem_translate(&f->gm, REGION0, 1));
 }
 
+/*
+ * The data region's file cut under its mapping: a touch past the cut
+ * reads zeroes and the process lives; the table says it is damaged,
+ * naming the region, and so does a copy of it; clearing mends it.
+ */
+static void
+test_fault_shrunk(void **state)
+{
+	struct fixture		*f = *state;
+	struct guestmem		 copy, other;
+	volatile uint8_t	*below, *past;
+	char			 err[256];
+	int			 fd = memfd(4096);
+
+	assert_int_equal(guestmem_fault_init(), 0);
+	guestmem_init(&other);
+	assert_int_equal(guestmem_add(&other, 0, 4096, fd, 0, f->err,
+	    sizeof(f->err)), 0);
+	below = guestmem_translate(&f->gm, REGION1 + 100, 1);
+	past = guestmem_translate(&f->gm, REGION1 + 3 * 4096 + 7, 1);
+	assert_non_null(below);
+	assert_non_null(past);
+	below[0] = 0x11;
+	past[0] = 0x22;
+	assert_int_equal(guestmem_check(&f->gm, err, sizeof(err)), 0);
+
+	assert_int_equal(ftruncate(f->fd1, 4096), 0);
+	assert_int_equal(past[0], 0);
+	past[1] = 0x33;
+	assert_int_equal(past[1], 0x33);
+	assert_int_equal(below[0], 0x11);
+	assert_int_equal(guestmem_check(&f->gm, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "region 0x200000"));
+	assert_non_null(strstr(err, "0x3007"));
+	/* vhost-user builds a table aside and copies it in. */
+	copy = f->gm;
+	assert_int_equal(guestmem_check(&copy, NULL, 0), -1);
+	/* Other tables are not damaged by it, and regions below the cut
+	 * are still the file's. */
+	assert_int_equal(guestmem_check(&other, NULL, 0), 0);
+	below[1] = 0x44;
+	assert_int_equal(pread(f->fd1, err, 2, 100), 2);
+	assert_int_equal((uint8_t)err[1], 0x44);
+
+	guestmem_clear(&f->gm);
+	assert_int_equal(guestmem_check(&f->gm, NULL, 0), 0);
+	assert_int_equal(ftruncate(f->fd1, REGION1_LEN), 0);
+	assert_int_equal(guestmem_add(&f->gm, REGION1, REGION1_LEN, f->fd1,
+	    0, f->err, sizeof(f->err)), 0);
+	assert_int_equal(guestmem_check(&f->gm, NULL, 0), 0);
+	guestmem_clear(&other);
+	close(fd);
+}
+
+/* The kernel's copies into a vanished page fail; nothing is damaged. */
+static void
+test_fault_kernel_copy(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		*past;
+	int		 p[2];
+
+	assert_int_equal(guestmem_fault_init(), 0);
+	past = guestmem_translate(&f->gm, REGION1 + MIB, 4096);
+	assert_non_null(past);
+	assert_int_equal(ftruncate(f->fd1, MIB), 0);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "data", 4), 4);
+	errno = 0;
+	assert_int_equal(read(p[0], past, 4), -1);
+	assert_int_equal(errno, EFAULT);
+	errno = 0;
+	assert_int_equal(write(p[1], past, 4), -1);
+	assert_int_equal(errno, EFAULT);
+	assert_int_equal(guestmem_check(&f->gm, NULL, 0), 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A region in huge pages (QEMU's hugetlbfs memory backends): the mapping
+ * cannot be split inside a huge page, so a fault replaces the whole one.
+ * Skipped where the host has no huge pages to give.
+ */
+static void
+test_fault_hugetlb(void **state)
+{
+	struct guestmem		 gm;
+	volatile uint8_t	*past;
+	char			 err[256];
+	size_t			 huge = 2 * MIB;
+	int			 fd;
+
+	(void)state;
+	fd = memfd_create("guestmem-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	if (fd == -1 || ftruncate(fd, (off_t)(2 * huge)) == -1) {
+		if (fd != -1)
+			close(fd);
+		skip();
+	}
+	guestmem_init(&gm);
+	if (guestmem_add(&gm, 0, 2 * huge, fd, 0, err, sizeof(err)) == -1) {
+		close(fd);
+		skip();
+	}
+	assert_int_equal(guestmem_fault_init(), 0);
+	past = guestmem_translate(&gm, huge + 4096, 1);
+	assert_non_null(past);
+	assert_int_equal(ftruncate(fd, (off_t)huge), 0);
+	assert_int_equal(past[0], 0);
+	assert_int_equal(guestmem_check(&gm, NULL, 0), -1);
+	guestmem_clear(&gm);
+	close(fd);
+}
+
+/* A SIGBUS that a process sends is no fault: it is ignored. */
+static void
+test_fault_user_signal(void **state)
+{
+	union sigval	 v;
+
+	(void)state;
+	assert_int_equal(guestmem_fault_init(), 0);
+	assert_int_equal(kill(getpid(), SIGBUS), 0);
+	assert_int_equal(raise(SIGBUS), 0);
+	v.sival_int = 0;
+	assert_int_equal(sigqueue(getpid(), SIGBUS, v), 0);
+}
+
+/*
+ * A fault outside guest memory is a bug of ours: the process still dies
+ * of it, as it would without the handler.
+ */
+static void
+test_fault_outside_kills(void **state)
+{
+	struct rlimit		 nocore = { 0, 0 };
+	volatile uint8_t	*p;
+	pid_t			 pid;
+	int			 status, fd;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setrlimit(RLIMIT_CORE, &nocore);
+		if (guestmem_fault_init() == -1)
+			_exit(2);
+		fd = memfd_create("not-guest-memory", MFD_CLOEXEC);
+		if (fd == -1 || ftruncate(fd, 4096) == -1)
+			_exit(3);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+		if (p == MAP_FAILED || ftruncate(fd, 0) == -1)
+			_exit(4);
+		p[0] = 1;
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGBUS);
+}
+
 int
 main(void)
 {
@@ -388,6 +555,13 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_uaddr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_shrunk, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fault_kernel_copy, setup,
+		    teardown),
+		cmocka_unit_test(test_fault_hugetlb),
+		cmocka_unit_test(test_fault_user_signal),
+		cmocka_unit_test(test_fault_outside_kills),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

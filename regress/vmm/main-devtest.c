@@ -16,9 +16,12 @@
  *		entries seen before any new request
  *	ro	a read-only device: prints the RO feature and the status of a
  *		write, a discard, a write-zeroes, a read and a flush
- *	bad	one malformed request (see cases[]); prints "outcome X", then
- *		"alive 1" if the child lives, "recovered 1" if a reset and a
- *		fresh init serve a good read that matches one made before
+ *	bad	one malformed request (see bad_case()); prints "outcome X",
+ *		then "alive 1" if the child lives, "recovered 1" if a reset
+ *		and a fresh init serve a good read that matches one made
+ *		before.  The shrink-* cases cut the file of a guest memory
+ *		region under the device; it is grown back for the recovery,
+ *		and sent again after a reset where the device faulted on it
  *
  * Every run ends with SHUTDOWN and prints "exit N", vioblk's status.
  */
@@ -63,6 +66,8 @@
 /* Rounds of the descriptor changed under the device, per layout. */
 #define FLIP_ROUNDS		300
 #define SECTOR			512
+/* How often the device status is read while waiting for NEEDS_RESET. */
+#define STATUS_POLL_MS		10
 
 static struct vmm	vmm;
 static struct gmem	mem;
@@ -288,6 +293,14 @@ cmd_ro(void)
 	return 0;
 }
 
+/*
+ * The shrink-* cases: the region whose file was cut (-1: none), and
+ * whether the device faulted on it, which drops the whole table at the
+ * next reset.
+ */
+static int		cut_region = -1;
+static int		cut_faults;
+
 /* The buffers a malformed request is made of. */
 struct bad {
 	uint64_t	 hdr, data, status, tbl, tbl2;
@@ -387,6 +400,43 @@ bad_go(struct bad *b, uint16_t idx, uint16_t used_before, uint32_t *ulen)
 	if (vdrv_status(&drv, &st) == -1)
 		return "error";
 	return (st & VDRV_STATUS_NEEDS_RESET) ? "needs_reset" : "none";
+}
+
+/* Cut the file of guest memory region r to len bytes. */
+static int
+bad_cut(size_t r, uint64_t len, int faults)
+{
+	if (ftruncate(mem.r[r].fd, (off_t)len) == -1) {
+		fprintf(stderr, "devtest: ftruncate: %s\n", strerror(errno));
+		return -1;
+	}
+	cut_region = (int)r;
+	cut_faults = faults;
+	return 0;
+}
+
+/*
+ * The rings' region cut to nothing with a request on them: this side
+ * cannot read the used ring any more either, so only the device status
+ * says what came of it.
+ */
+static const char *
+bad_shrink_ring(void)
+{
+	unsigned int	 i;
+	uint8_t		 st;
+
+	vdrv_avail_set_idx(&drv, 1);
+	if (bad_cut(0, 0, 1) == -1 || bad_notify() == -1)
+		return "error";
+	for (i = 0; i < BAD_WAIT_MS / STATUS_POLL_MS; i++) {
+		if (vdrv_status(&drv, &st) == -1)
+			return "error";
+		if (st & VDRV_STATUS_NEEDS_RESET)
+			return "needs_reset";
+		usleep(STATUS_POLL_MS * 1000);
+	}
+	return "none";
 }
 
 static void *
@@ -590,6 +640,25 @@ bad_case(const char *name, const uint8_t *probe)
 		return bad_go(&b, (uint16_t)(drv.qsize + 1), 0, &ulen);
 	} else if (strcmp(name, "flip") == 0) {
 		return bad_flip(&b, probe);
+	} else if (strcmp(name, "shrink-ring") == 0) {
+		bad_chain(seg, flags, n);
+		return bad_shrink_ring();
+	} else if (strcmp(name, "shrink-data") == 0) {
+		/* A write from past the cut: the kernel's copy fails. */
+		bad_header(&b, VDRV_T_OUT, 0);
+		flags[1] = 0;
+		bad_chain(seg, flags, n);
+		if (bad_cut(1, b.data - mem.r[1].gpa, 0) == -1)
+			return "error";
+		goto go;
+	} else if (strcmp(name, "shrink-id") == 0) {
+		/* GET_ID into past the cut: the device's own copy faults. */
+		bad_header(&b, VDRV_T_GET_ID, 0);
+		seg[1].len = 20;
+		bad_chain(seg, flags, n);
+		if (bad_cut(1, b.data - mem.r[1].gpa, 1) == -1)
+			return "error";
+		goto go;
 	} else
 		return NULL;
 	if (out) {
@@ -639,6 +708,18 @@ cmd_bad(const char *name)
 	/* Fresh memory and rings; the eventfds stay. */
 	kick = drv.kick_fd;
 	call = drv.call_fd;
+	if (cut_region != -1 && ftruncate(mem.r[cut_region].fd,
+	    (off_t)mem.r[cut_region].size) == -1) {
+		fprintf(stderr, "devtest: ftruncate: %s\n", strerror(errno));
+		return -1;
+	}
+	/* A reset drops memory that faulted: it is sent again. */
+	if (cut_faults && (vdrv_reset(&drv) == -1 ||
+	    gmem_send(&mem, &vmm) == -1)) {
+		fprintf(stderr, "devtest: memory again: %s\n",
+		    strerror(errno));
+		return -1;
+	}
 	gmem_release_all(&mem);
 	if (vdrv_attach(&drv, &vmm, &mem, 0) == -1) {
 		fprintf(stderr, "devtest: attach again: %s\n",

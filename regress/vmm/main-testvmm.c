@@ -9,9 +9,11 @@
  *
  *	ready		wait for READY; print "ready capacity=N ..."
  *	hello[:V]	send HELLO (version V), wait for the answer
- *	send:T:P[:fd]	send type T (name or number) with payload P: a byte
+ *	send:T:P[:fd|:eof]
+ *			send type T (name or number) with payload P: a byte
  *			count (that many zero bytes) or x and hex bytes; with
- *			":fd", /dev/null goes along
+ *			":fd", /dev/null goes along; with ":eof", the read end
+ *			of a pipe whose write end is closed (a dead kick fd)
  *	shutdown, pause, resume
  *			send that message
  *	recv		receive one message and print it
@@ -179,7 +181,7 @@ act_send(const char *action, char *spec)
 	char			*tname, *payload, *fdflag, *end;
 	uint32_t		 type;
 	size_t			 len;
-	int			 fd = -1;
+	int			 fd = -1, p[2];
 
 	tname = strsep(&spec, ":");
 	payload = strsep(&spec, ":");
@@ -196,7 +198,12 @@ act_send(const char *action, char *spec)
 		    len > sizeof(buf) - IMSG_HEADER_SIZE)
 			return fail(action, "bad payload length");
 	}
-	if (fdflag != NULL) {
+	if (fdflag != NULL && strcmp(fdflag, "eof") == 0) {
+		if (pipe2(p, O_CLOEXEC) == -1)
+			return fail(action, "pipe: %s", strerror(errno));
+		close(p[1]);
+		fd = p[0];
+	} else if (fdflag != NULL) {
 		if (strcmp(fdflag, "fd") != 0)
 			return fail(action, "bad fd flag");
 		if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
