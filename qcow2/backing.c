@@ -64,17 +64,6 @@ qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
-backing_detect(int fd)
-{
-	uint8_t m[4];
-
-	if (pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m) &&
-	    ld32(m) == QCOW2_MAGIC)
-		return (BACKING_FORMAT_QCOW2);
-	return (BACKING_FORMAT_RAW);
-}
-
 static int
 open_image(struct backing *b, size_t i, int flags, int want,
     const struct backing_params *p, char *err, size_t errlen)

@@ -54,6 +54,13 @@
 
 #define QCOW2_SECTOR		512	/* compressed sizes count these */
 
+/*
+ * The detector decides a format from at most this many first bytes of a
+ * file: one sector, the smallest write a guest makes, as QEMU's probe
+ * buffer.
+ */
+#define BACKING_PROBE_LEN	512
+
 /* Limits qemu also keeps, so that a header cannot make us allocate wildly. */
 #define QCOW2_MAX_L1_BYTES	(32u * 1024 * 1024)
 #define QCOW2_MAX_REFT_BYTES	(8u * 1024 * 1024)
@@ -288,6 +295,9 @@ ssize_t	raw_pwritev(struct image *, const struct iovec *, int, uint64_t);
 int	raw_flush(struct image *);
 int	raw_discard(struct image *, uint64_t, uint64_t);
 int	raw_write_zeroes(struct image *, uint64_t, uint64_t);
+
+/* probe.c */
+int	format_detect(const uint8_t *, size_t);
 
 void	qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 4, 5)));
