@@ -64,17 +64,6 @@ qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 	va_end(ap);
 }
 
-int
-backing_detect(int fd)
-{
-	uint8_t m[4];
-
-	if (pread(fd, m, sizeof(m), 0) == (ssize_t)sizeof(m) &&
-	    ld32(m) == QCOW2_MAGIC)
-		return (BACKING_FORMAT_QCOW2);
-	return (BACKING_FORMAT_RAW);
-}
-
 static int
 open_image(struct backing *b, size_t i, int flags, int want,
     const struct backing_params *p, char *err, size_t errlen)
@@ -83,8 +72,11 @@ open_image(struct backing *b, size_t i, int flags, int want,
 	struct stat st;
 	int rdonly = i > 0 || (flags & BACKING_RDONLY);
 
-	if (want == BACKING_FORMAT_NONE)
+	if (want == BACKING_FORMAT_NONE) {
 		want = backing_detect(img->fd);
+		/* Writes must not make it detect otherwise: probe.c. */
+		img->probed = want == BACKING_FORMAT_RAW && !rdonly;
+	}
 	img->format = want;
 	if ((img->sv = calloc(BACKING_IOV_MAX + 2, sizeof(*img->sv))) ==
 	    NULL) {
@@ -279,6 +271,8 @@ backing_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 	}
 	if (len == 0)
 		return (0);
+	if (probe_guard(img, iov, cnt, (uint64_t)off, len) == -1)
+		return (-1);
 	if (img->format == BACKING_FORMAT_RAW)
 		return (raw_pwritev(img, iov, cnt, (uint64_t)off));
 	return (qcow2_pwritev(b, iov, cnt, (uint64_t)off));
@@ -312,6 +306,14 @@ zero_or_discard(struct backing *b, off_t off, off_t len, int unmap,
 	}
 	if (len == 0)
 		return (0);
+	/*
+	 * Zeroes cannot spell the qcow2 magic, but the detector decides, so
+	 * that a format it learns later is covered.  A discard leaves zeroes
+	 * or, where the file system keeps the data, the first bytes as they
+	 * are, which the guard has kept raw.
+	 */
+	if (probe_guard(img, NULL, 0, (uint64_t)off, (uint64_t)len) == -1)
+		return (-1);
 	if (img->format == BACKING_FORMAT_RAW)
 		return (discard ? raw_discard(img, off, len) :
 		    raw_write_zeroes(img, off, len));

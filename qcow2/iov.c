@@ -53,8 +53,13 @@ iovcur_slice(struct iovcur *c, size_t len, struct iovec *out, int max)
 	return (k);
 }
 
+/*
+ * Move past `len` bytes, on the way zeroing them, filling them from src or
+ * copying them out to dst; with neither, and no zero, it only skips.
+ */
 static void
-iovcur_walk(struct iovcur *c, const uint8_t *src, size_t len, int zero)
+iovcur_walk(struct iovcur *c, const uint8_t *src, uint8_t *dst, size_t len,
+    int zero)
 {
 	size_t n;
 	char *p;
@@ -69,6 +74,9 @@ iovcur_walk(struct iovcur *c, const uint8_t *src, size_t len, int zero)
 		else if (src != NULL) {
 			memcpy(p, src, n);
 			src += n;
+		} else if (dst != NULL) {
+			memcpy(dst, p, n);
+			dst += n;
 		}
 		len -= n;
 		c->off += n;
@@ -82,19 +90,25 @@ iovcur_walk(struct iovcur *c, const uint8_t *src, size_t len, int zero)
 void
 iovcur_zero(struct iovcur *c, size_t len)
 {
-	iovcur_walk(c, NULL, len, 1);
+	iovcur_walk(c, NULL, NULL, len, 1);
 }
 
 void
 iovcur_copyin(struct iovcur *c, const void *src, size_t len)
 {
-	iovcur_walk(c, src, len, 0);
+	iovcur_walk(c, src, NULL, len, 0);
+}
+
+void
+iovcur_copyout(struct iovcur *c, void *dst, size_t len)
+{
+	iovcur_walk(c, NULL, dst, len, 0);
 }
 
 void
 iovcur_skip(struct iovcur *c, size_t len)
 {
-	iovcur_walk(c, NULL, len, 0);
+	iovcur_walk(c, NULL, NULL, len, 0);
 }
 
 /* Total length, or -1 in *bad when it overflows. */

@@ -54,6 +54,13 @@
 
 #define QCOW2_SECTOR		512	/* compressed sizes count these */
 
+/*
+ * The detector decides a format from at most this many first bytes of a
+ * file, and a probed raw image guards them: one sector, the smallest
+ * write a guest makes, as QEMU's probe buffer.
+ */
+#define BACKING_PROBE_LEN	512
+
 /* Limits qemu also keeps, so that a header cannot make us allocate wildly. */
 #define QCOW2_MAX_L1_BYTES	(32u * 1024 * 1024)
 #define QCOW2_MAX_REFT_BYTES	(8u * 1024 * 1024)
@@ -179,6 +186,7 @@ struct image {
 	uint64_t	 size;
 	struct qcow2	*q;
 	struct imgsync	 sync;		/* raw images; qcow2 keeps its own */
+	int		 probed;	/* detected raw, writable: stays raw */
 	struct iovec	*sv;		/* scratch iovecs for slicing */
 };
 
@@ -202,6 +210,7 @@ void	iovcur_init(struct iovcur *, const struct iovec *, int);
 int	iovcur_slice(struct iovcur *, size_t, struct iovec *, int);
 void	iovcur_zero(struct iovcur *, size_t);
 void	iovcur_copyin(struct iovcur *, const void *, size_t);
+void	iovcur_copyout(struct iovcur *, void *, size_t);
 void	iovcur_skip(struct iovcur *, size_t);
 size_t	iov_total(const struct iovec *, int, int *);
 
@@ -288,6 +297,12 @@ ssize_t	raw_pwritev(struct image *, const struct iovec *, int, uint64_t);
 int	raw_flush(struct image *);
 int	raw_discard(struct image *, uint64_t, uint64_t);
 int	raw_write_zeroes(struct image *, uint64_t, uint64_t);
+
+/* probe.c */
+int	format_detect(const uint8_t *, size_t);
+const char *format_name(int);
+int	probe_guard(struct image *, const struct iovec *, int, uint64_t off,
+	    uint64_t len);
 
 void	qerr(char *err, size_t errlen, const char *name, const char *fmt, ...)
 	    __attribute__((__format__(__printf__, 4, 5)));

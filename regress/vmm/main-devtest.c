@@ -2,7 +2,8 @@
  * devtest: play a guest's virtio-blk driver against a live vioblk.
  *
  *	devtest [-eEI] [-n count] [-s seed] [-q qsize] [-i model] [-o model]
- *	    work | reset | ro | bad CASE  -- vioblk [vioblk options] image
+ *	    work | reset | ro | bad CASE | put FILE [SECTOR]
+ *	    -- vioblk [vioblk options] image
  *
  * -e uses the eventfd path (KICK_FD, CALL_FD) instead of notify writes
  * and INTR messages; -E and -I leave EVENT_IDX and INDIRECT_DESC out of
@@ -22,6 +23,10 @@
  *		before.  The shrink-* cases cut the file of a guest memory
  *		region under the device; it is grown back for the recovery,
  *		and sent again after a reset where the device faulted on it
+ *	put	one write of FILE's bytes (zero-padded to whole sectors) at
+ *		SECTOR (0 without it); prints "capacity N", "put X" (the
+ *		write's status), "read X" (a read of the same sectors after
+ *		it) and "readback 1" if that read returned FILE's bytes
  *
  * Every run ends with SHUTDOWN and prints "exit N", vioblk's status.
  */
@@ -65,6 +70,8 @@
 #define STALE_WAIT_US		100000
 /* Rounds of the descriptor changed under the device, per layout. */
 #define FLIP_ROUNDS		300
+/* The most that put writes: a small file, in one request. */
+#define PUT_MAX			65536
 #define SECTOR			512
 /* How often the device status is read while waiting for NEEDS_RESET. */
 #define STATUS_POLL_MS		10
@@ -83,7 +90,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: devtest [-eEI] [-n count] [-s seed] "
 	    "[-q qsize] [-i model] [-o model]\n"
-	    "\twork | reset | ro | bad case -- vioblk [arg ...] image\n");
+	    "\twork | reset | ro | bad case | put file [sector]\n"
+	    "\t-- vioblk [arg ...] image\n");
 	exit(2);
 }
 
@@ -735,12 +743,61 @@ cmd_bad(const char *name)
 	return 0;
 }
 
+/* The bytes of `path`, zero-padded to whole sectors, into buf. */
+static int
+put_load(const char *path, uint8_t *buf, uint32_t *len)
+{
+	ssize_t	 n;
+	size_t	 done = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		fprintf(stderr, "devtest: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	memset(buf, 0, PUT_MAX);
+	while (done < PUT_MAX && (n = read(fd, buf + done,
+	    PUT_MAX - done)) > 0)
+		done += (size_t)n;
+	close(fd);
+	if (done == 0 || done == PUT_MAX) {
+		fprintf(stderr, "devtest: %s: empty, or %d bytes or more\n",
+		    path, PUT_MAX);
+		return -1;
+	}
+	*len = (uint32_t)((done + SECTOR - 1) / SECTOR * SECTOR);
+	return 0;
+}
+
+static int
+cmd_put(const char *path, const char *at)
+{
+	static uint8_t	 buf[PUT_MAX], back[PUT_MAX];
+	uint64_t	 sector = 0;
+	uint32_t	 len;
+	int		 st;
+
+	if (at != NULL)
+		sector = strtoull(at, NULL, 10);
+	if (put_load(path, buf, &len) == -1)
+		return -1;
+	printf("capacity %llu\n", (unsigned long long)drv.capacity);
+	printf("put %s\n", status_name(one_request(VDRV_T_OUT, sector, buf,
+	    len, NULL)));
+	memset(back, 0, len);
+	st = one_request(VDRV_T_IN, sector, back, len, NULL);
+	printf("read %s\n", status_name(st));
+	printf("readback %d\n", st == VDRV_S_OK &&
+	    memcmp(back, buf, len) == 0);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char	*in = NULL, *out = NULL, *cmd, *arg = NULL;
+	const char	*in = NULL, *out = NULL, *cmd, *arg[2] = { NULL, NULL };
 	uint64_t	 count = 1000, seed = 1;
-	int		 ch, i, rv, rc;
+	int		 ch, i, narg = 0, rv, rc;
 
 	while ((ch = getopt(argc, argv, "+eEIi:n:o:q:s:")) != -1) {
 		switch (ch) {
@@ -778,8 +835,9 @@ main(int argc, char *argv[])
 		usage();
 	cmd = argv[0];
 	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		arg = argv[i];
-	if (i + 1 >= argc)
+		if (narg < 2)
+			arg[narg++] = argv[i];
+	if (i + 1 >= argc || i > narg + 1)
 		usage();
 	if (setup(argv + i + 1) == -1) {
 		vmm_free(&vmm);
@@ -791,8 +849,10 @@ main(int argc, char *argv[])
 		rv = cmd_work(count, seed, in, out, 1);
 	else if (strcmp(cmd, "ro") == 0)
 		rv = cmd_ro();
-	else if (strcmp(cmd, "bad") == 0 && arg != NULL)
-		rv = cmd_bad(arg);
+	else if (strcmp(cmd, "bad") == 0 && narg == 1)
+		rv = cmd_bad(arg[0]);
+	else if (strcmp(cmd, "put") == 0 && narg >= 1)
+		rv = cmd_put(arg[0], arg[1]);
 	else
 		usage();
 	rc = finish();
