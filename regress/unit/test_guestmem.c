@@ -441,10 +441,64 @@ test_fault_kernel_copy(void **state)
 	close(p[1]);
 }
 
+/* The host's huge page pool, which root may set for the next test. */
+#define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+/* What that test needs: two 2 MiB pages. */
+#define HUGE_NEEDED	2
+
+/* Read or write the pool's size; -1 when it cannot be. */
+static long
+hugepages(long set)
+{
+	FILE	*fp;
+	long	 n = -1;
+
+	if ((fp = fopen(NR_HUGEPAGES, set < 0 ? "r" : "w")) == NULL)
+		return -1;
+	if (set < 0 ? fscanf(fp, "%ld", &n) != 1 : fprintf(fp, "%ld\n",
+	    set) < 0)
+		n = -1;
+	else if (set >= 0)
+		n = set;
+	if (fclose(fp) == EOF)
+		n = -1;
+	return n;
+}
+
+/*
+ * Where the host reserves no huge pages, root reserves the two the next
+ * test needs, and gives them back after it, passed or not.
+ */
+static long	huge_pool_before = -1;
+
+static int
+huge_setup(void **state)
+{
+	long	pool = hugepages(-1);
+
+	(void)state;
+	huge_pool_before = -1;
+	if (pool >= 0 && pool < HUGE_NEEDED && geteuid() == 0 &&
+	    hugepages(HUGE_NEEDED) == HUGE_NEEDED)
+		huge_pool_before = pool;
+	return 0;
+}
+
+static int
+huge_teardown(void **state)
+{
+	(void)state;
+	if (huge_pool_before >= 0 &&
+	    hugepages(huge_pool_before) != huge_pool_before)
+		return -1;
+	return 0;
+}
+
 /*
  * A region in huge pages (QEMU's hugetlbfs memory backends): the mapping
  * cannot be split inside a huge page, so a fault replaces the whole one.
- * Skipped where the host has no huge pages to give.
+ * Skipped only where the host has no huge pages and we may not reserve
+ * any.
  */
 static void
 test_fault_hugetlb(void **state)
@@ -559,7 +613,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fault_kernel_copy, setup,
 		    teardown),
-		cmocka_unit_test(test_fault_hugetlb),
+		cmocka_unit_test_setup_teardown(test_fault_hugetlb, huge_setup,
+		    huge_teardown),
 		cmocka_unit_test(test_fault_user_signal),
 		cmocka_unit_test(test_fault_outside_kills),
 	};
