@@ -92,7 +92,7 @@ open_image(struct backing *b, size_t i, int flags, int want,
 		return (-1);
 	}
 	if (want == BACKING_FORMAT_RAW) {
-		if (fstat(img->fd, &st) == -1) {
+		if (host_fstat(img->fd, &st) == -1) {
 			qerr(err, errlen, img->name, "fstat: %s",
 			    strerror(errno));
 			return (-1);
@@ -364,7 +364,7 @@ backing_info(struct backing *b, size_t index, struct backing_info *bi)
 	memset(bi, 0, sizeof(*bi));
 	bi->format = img->format;
 	bi->virtual_size = img->size;
-	if (fstat(img->fd, &st) == 0)
+	if (host_fstat(img->fd, &st) == 0)
 		bi->file_size = st.st_size;
 	if ((q = img->q) == NULL)
 		return (0);

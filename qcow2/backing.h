@@ -35,6 +35,7 @@
 #define BACKING_CACHE_DEFAULT	(32u * 1024 * 1024)
 
 struct backing;
+struct stat;
 
 struct backing_params {
 	const char	*const *names;	/* per fd, used in messages; or NULL */
@@ -157,6 +158,14 @@ int	qcow2_check(int fd, const char *name, int fix,
 
 /* Format from the first bytes of the file: BACKING_FORMAT_QCOW2 or _RAW. */
 int	backing_detect(int fd);
+
+/*
+ * fstat(2) through the fstat system call itself, which the sandboxed
+ * child's filter allows, where glibc's fstat() would make a call that
+ * also takes a path (see hoststat.c).  Every fstat of code that runs in
+ * the child goes through it.  Returns 0, or -1 with errno set.
+ */
+int	host_fstat(int fd, struct stat *st);
 
 /*
  * Where the layer says what it refused in the middle of I/O (a damaged

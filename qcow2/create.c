@@ -69,7 +69,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		else if (o->base_format == BACKING_FORMAT_QCOW2)
 			fmt = "qcow2";
 	}
-	if (fstat(fd, &st) == -1) {
+	if (host_fstat(fd, &st) == -1) {
 		qerr(err, errlen, "create", "fstat: %s", strerror(errno));
 		return (-1);
 	}
