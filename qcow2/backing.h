@@ -101,6 +101,7 @@ size_t	backing_depth(struct backing *);
 struct qcow2_create_opts {
 	uint64_t	 size;		/* virtual size in bytes; 0: the base's */
 	unsigned int	 cluster_bits;	/* 0 for the default, 16 */
+	unsigned int	 refcount_bits;	/* 1, 2, 4 ... 64; 0 for 16 */
 	int		 lazy_refcounts;
 	const char	*base;		/* base name to record, or NULL */
 	int		 base_format;	/* BACKING_FORMAT_* to record */
