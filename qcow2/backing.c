@@ -221,6 +221,26 @@ backing_size(struct backing *b)
 	return ((off_t)b->img[0].size);
 }
 
+off_t
+backing_max_file_size(struct backing *b)
+{
+	struct image *img = &b->img[0];
+	struct stat st;
+	uint64_t max;
+
+	if (img->q != NULL && !b->rdonly) {
+		if (qcow2_max_file_size(img->q, &max) == -1)
+			return (-1);
+		return ((off_t)max);
+	}
+	/* Read-only, or raw: writes stay inside the size found at the open. */
+	if (host_fstat(img->fd, &st) == -1)
+		return (-1);
+	if (img->q == NULL && !b->rdonly && (uint64_t)st.st_size < img->size)
+		return ((off_t)img->size);
+	return (st.st_size);
+}
+
 static int
 check_range(struct backing *b, off_t off, uint64_t len)
 {

@@ -48,6 +48,14 @@ int	backing_open_params(struct backing **, const int *fds, size_t nfds,
 	    int flags, const struct backing_params *, char *err,
 	    size_t errlen);
 off_t	backing_size(struct backing *);
+/*
+ * An upper bound of the size the top image's file can reach through this
+ * layer, whatever the writes, discards and zeroings: its size when
+ * read-only or raw, for qcow2 that plus every cluster a full allocation
+ * and its metadata could add (see growth.c).  Returns -1 with errno set
+ * when the image cannot be examined.
+ */
+off_t	backing_max_file_size(struct backing *);
 ssize_t	backing_preadv(struct backing *, const struct iovec *, int, off_t);
 ssize_t	backing_pwritev(struct backing *, const struct iovec *, int, off_t);
 int	backing_flush(struct backing *);

@@ -283,6 +283,9 @@ int	qcow2_repair(struct qcow2 *, char *err, size_t errlen);
 int	qcow2_rebuild_refcounts(struct qcow2 *, uint32_t **cnt, uint64_t *ncl,
 	    const uint64_t *old, size_t nold);
 
+/* growth.c: the bound of backing_max_file_size(), in bytes. */
+int	qcow2_max_file_size(struct qcow2 *, uint64_t *max);
+
 /* raw.c */
 ssize_t	raw_preadv(struct image *, struct iovcur *, uint64_t, uint64_t);
 ssize_t	raw_pwritev(struct image *, const struct iovec *, int, uint64_t);
