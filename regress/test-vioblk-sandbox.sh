@@ -1,8 +1,9 @@
 #!/bin/sh
 # The sandbox: after sandbox_enter() each forbidden call is denied or
-# kills the process, as intended; the real child runs under seccomp with
-# no_new_privs, holds only the descriptors it should, and, started as
-# root, runs as nobody inside an empty directory.
+# kills the process, as intended: no path is looked at in any form, no
+# descriptor or datagram leaves by sendmsg.  The real child runs under
+# seccomp with no_new_privs, holds only the descriptors it should, and,
+# started as root, runs as nobody inside an empty directory.
 . regress/vioblk.subr
 need_built "$PROBE"
 
@@ -22,10 +23,7 @@ probe()
 sigsys=31
 
 probe nothing "allowed"
-probe fstat "allowed"
 probe mmap "allowed"
-probe open "denied: Permission denied"
-probe stat "denied: Permission denied"
 probe mmap-exec "denied: Permission denied"
 probe mprotect-exec "denied: Permission denied"
 probe execve "killed by signal $sigsys"
@@ -33,6 +31,27 @@ probe fork "killed by signal $sigsys"
 probe socket-unix "killed by signal $sigsys"
 probe socket-inet "killed by signal $sigsys"
 probe ptrace "killed by signal $sigsys"
+
+# No path is resolved, whatever the form of the call.
+probe open "denied: Permission denied"
+probe stat "denied: Permission denied"
+probe lstat "denied: Permission denied"
+probe stat-empty-path "denied: Permission denied"
+probe statx "denied: Permission denied"
+probe statx-empty-path "denied: Permission denied"
+probe access "denied: Permission denied"
+probe faccessat "denied: Permission denied"
+probe readlink "denied: Permission denied"
+# glibc's fstat() takes the same call: it goes too; the fstat call stays.
+probe fstatat-fd "denied: Permission denied"
+probe fstat "allowed"
+
+# Bytes leave by send(2) on a connected socket, nothing else.
+probe send "allowed"
+probe sendmsg-rights "killed by signal $sigsys"
+probe sendmsg-addr "killed by signal $sigsys"
+probe sendto-addr "killed by signal $sigsys"
+probe sendmmsg "killed by signal $sigsys"
 
 d=$TMPDIR/sandbox
 mkchain "$d" 16M || exit 1
