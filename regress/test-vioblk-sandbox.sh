@@ -2,8 +2,10 @@
 # The sandbox: after sandbox_enter() each forbidden call is denied or
 # kills the process, as intended: no path is looked at in any form, no
 # descriptor or datagram leaves by sendmsg.  The real child runs under
-# seccomp with no_new_privs, holds only the descriptors it should, and,
-# started as root, runs as nobody inside an empty directory.
+# seccomp with no_new_privs, holds only the descriptors it should, is not
+# dumpable, and, started as root, runs inside an empty directory as a uid
+# and gid of its own that no other process holds, two children never the
+# same.
 . regress/vioblk.subr
 need_built "$PROBE"
 
@@ -21,6 +23,8 @@ probe()
 
 # SIGSYS: what seccomp kills with.
 sigsys=31
+# Where a child started as root takes its uid and gid: VIOBLK_UID_BASE.
+uid_base=1879048192
 
 probe nothing "allowed"
 probe mmap "allowed"
@@ -53,6 +57,22 @@ probe sendmsg-addr "killed by signal $sigsys"
 probe sendto-addr "killed by signal $sigsys"
 probe sendmmsg "killed by signal $sigsys"
 
+# Not dumpable, also when not started as root (no change of credentials
+# then resets it).
+got=$(timeout -k 5 "$VMM_TIMEOUT" "$PROBE" dumpable 2>&1)
+check "sandbox: not dumpable" [ "$got" = "dumpable: no" ]
+if [ "$(id -u)" -ne 0 ]; then
+	ok "sandbox: not dumpable when started as nobody # SKIP not root"
+elif ! command -v setpriv >/dev/null 2>&1; then
+	ok "sandbox: not dumpable when started as nobody # SKIP no setpriv"
+else
+	got=$(cd / && timeout -k 5 "$VMM_TIMEOUT" setpriv --reuid=nobody \
+	    --regid=nogroup --clear-groups "$PROBE" dumpable 2>&1)
+	check "sandbox: not dumpable when started as nobody" \
+	    [ "$got" = "dumpable: no" ]
+	[ "$got" = "dumpable: no" ] || echo "# got: $got"
+fi
+
 d=$TMPDIR/sandbox
 mkchain "$d" 16M || exit 1
 top=$d/img/top.qcow2
@@ -63,10 +83,13 @@ fds='for f in /proc/$CHILD/fd/*; do
 	n=${f##*/}; [ "$n" -gt 2 ] || continue
 	readlink "$f"
 done | sed "s/:\[.*//" | sort'
+# The child's pid, then its real, effective, saved and fs uids and gids.
+ids='echo ids $CHILD $(awk "/^[UG]id:/ { print \$2, \$3, \$4, \$5 }" \
+    /proc/$CHILD/status)'
 vmm ready hello \
     "run:grep -E '^(Seccomp|NoNewPrivs):' /proc/\$CHILD/status" \
     "run:$fds" \
-    "run:echo uid \$(awk '/^Uid:/ { print \$2 }' /proc/\$CHILD/status)" \
+    "run:$ids" \
     "run:echo root \$(readlink /proc/\$CHILD/root)" \
     shutdown wait -- "$VIOBLK" -d "$top"
 check "the child runs under a seccomp filter" \
@@ -75,19 +98,140 @@ check "the child has no_new_privs" grep -q '^NoNewPrivs:[[:space:]]*1$' "$out"
 # The images, the parent and VMM channels, and the event loop's own
 # epoll descriptor and signal pipe: nothing else.
 grep -v -e '^ready' -e '^hello' -e '^Seccomp' -e '^NoNewPrivs' \
-    -e '^uid' -e '^root' -e '^exit' -e '^stragglers' "$out" >"$TMPDIR/got"
+    -e '^ids' -e '^root' -e '^exit' -e '^stragglers' "$out" >"$TMPDIR/got"
 check_child_fds "the child holds only the images and its channels" "$d" \
     "$TMPDIR/got"
 if [ "$(id -u)" -eq 0 ]; then
-	nobody=$(id -u nobody)
-	check "started as root, the child runs as nobody" \
-	    has "$out" "uid $nobody"
+	set -- $(sed -n 's/^ids //p' "$out")
+	id=$((uid_base + ${1:-0}))
+	check "started as root, the child's ids are $uid_base + its pid" \
+	    has "$out" "ids $1 $id $id $id $id $id $id $id $id"
 	check "started as root, the child is chrooted to /var/empty" \
 	    has "$out" "root /var/empty"
 else
-	ok "started as root, the child runs as nobody # SKIP not root"
+	ok "started as root, the child's ids are its own # SKIP not root"
 	ok "started as root, the child is chrooted # SKIP not root"
 fi
 check "the sandboxed child shuts down cleanly" has "$out" "exit 0"
+
+# Two children at once, each serving vhost-user on a socket of its own.
+# Bounded by how long a child may take to appear, and to go.
+WAIT_TENTHS=100
+BACKEND_TIMEOUT=120
+
+# wait_for TEST...: poll until the test holds, or give up.
+wait_for()
+{
+	_i=0
+	until "$@"; do
+		[ "$_i" -lt "$WAIT_TENTHS" ] || return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+# sandboxed PID: the process runs under its seccomp filter.
+sandboxed()
+{
+	grep -q '^Seccomp:[[:space:]]*2$' "/proc/$1/status" 2>/dev/null
+}
+
+# start N: vioblk -u on image N; sets tpid_N (timeout), ppid_N (parent)
+# and cpid_N (child, once in its sandbox).
+start()
+{
+	cp "$top" "$d/img/top$1.qcow2" || return 1
+	timeout -k 5 "$BACKEND_TIMEOUT" "$VIOBLK" -d -u "$d/vhost$1.sock" \
+	    "$d/img/top$1.qcow2" >"$d/vioblk$1.log" 2>&1 &
+	eval "tpid_$1=$!"
+	eval "_t=\$tpid_$1"
+	wait_for sh -c "pgrep -P $_t >/dev/null" || return 1
+	_p=$(pgrep -P "$_t")
+	eval "ppid_$1=$_p"
+	wait_for sh -c "pgrep -P $_p >/dev/null" || return 1
+	_c=$(pgrep -P "$_p")
+	eval "cpid_$1=$_c"
+	wait_for sandboxed "$_c"
+}
+
+# ids PID KIND: the four uids (Uid) or gids (Gid) of PID, one per line.
+ids()
+{
+	awk -v k="$2:" '$1 == k { print $2; print $3; print $4; print $5 }' \
+	    "/proc/$1/status" 2>/dev/null
+}
+
+# alone PID KIND: no other process on the machine holds any of PID's
+# uids (or gids); the others' are read from every /proc/N/status.
+alone()
+{
+	_mine=$(ids "$1" "$2" | sort -u)
+	[ "$(echo "$_mine" | wc -l)" -eq 1 ] || return 1
+	for _s in /proc/[0-9]*/status; do
+		_n=${_s#/proc/}
+		_n=${_n%/status}
+		[ "$_n" = "$1" ] && continue
+		if ids "$_n" "$2" | grep -qxF "$_mine"; then
+			echo "# process $_n also holds $2 $_mine"
+			return 1
+		fi
+	done
+}
+
+# rootowned PID: /proc/PID/status is root's, as the kernel makes it for
+# a process that is not dumpable, while PID's own uid is not 0.
+rootowned()
+{
+	[ "$(stat -c %u "/proc/$1/status")" -eq 0 ] &&
+	    [ "$(ids "$1" Uid | head -1)" -ne 0 ]
+}
+
+# both TEST ARGS...: TEST PID ARGS... holds for either child.
+both()
+{
+	_f=$1
+	shift
+	"$_f" "$cpid_1" "$@" && "$_f" "$cpid_2" "$@"
+}
+
+# differ KIND: the children's uids (or gids) are not 0 and not the same.
+differ()
+{
+	_a=$(ids "$cpid_1" "$1" | head -1)
+	_b=$(ids "$cpid_2" "$1" | head -1)
+	[ -n "$_a" ] && [ -n "$_b" ] && [ "$_a" -ne 0 ] && [ "$_b" -ne 0 ] &&
+	    [ "$_a" -ne "$_b" ]
+}
+
+cleanup_children()
+{
+	for _t in ${tpid_1:-} ${tpid_2:-}; do
+		kill "$_t" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap 'cleanup_children; rm -rf "$TMPDIR"' EXIT
+
+if [ "$(id -u)" -ne 0 ]; then
+	for t in "two children hold different uids" \
+	    "two children hold different gids" \
+	    "no other process holds a child's uid" \
+	    "no other process holds a child's gid" \
+	    "the children are not dumpable: /proc/PID is root's"; do
+		ok "$t # SKIP not root"
+	done
+elif start 1 && start 2; then
+	check "two children hold different uids" differ Uid
+	check "two children hold different gids" differ Gid
+	check "no other process holds a child's uid" both alone Uid
+	check "no other process holds a child's gid" both alone Gid
+	check "the children are not dumpable: /proc/PID is root's" \
+	    both rootowned
+	cleanup_children
+else
+	not_ok "two vioblk children started"
+	sed 's/^/# /' "$d/vioblk1.log" "$d/vioblk2.log" 2>/dev/null
+	cleanup_children
+fi
 
 finish

@@ -1,8 +1,8 @@
 /*
  * The sandbox.  Common to both backends: a child started as root locks
- * itself into an empty directory and becomes an unprivileged user; then
- * it may not create processes, dump core or hold more descriptors than
- * SANDBOX_NOFILE.
+ * itself into an empty directory and becomes a user and group that no
+ * other process has; then it may not create processes, dump core or hold
+ * more descriptors than SANDBOX_NOFILE.
  *
  * Linux: a Landlock ruleset that handles every file system right the
  * kernel knows and grants none, then a seccomp allowlist.  OpenBSD:
@@ -39,18 +39,33 @@ static int
 sandbox_drop_root(void)
 {
 	struct passwd	*pw;
+	struct group	*gr;
 	struct stat	 st;
-	uid_t		 uid;
+	pid_t		 pid;
+	uid_t		 id;
 	gid_t		 gid;
 
 	if (geteuid() != 0)
 		return 0;
-	if ((pw = getpwnam(VIOBLK_USER)) == NULL) {
-		log_warnx("sandbox: user %s: not found", VIOBLK_USER);
+	pid = getpid();
+	if (pid <= 0 || (uintmax_t)pid >= VIOBLK_UID_SPAN) {
+		log_warnx("sandbox: pid %ld is past the %#x ids from %#x",
+		    (long)pid, VIOBLK_UID_SPAN, VIOBLK_UID_BASE);
 		return -1;
 	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
+	id = VIOBLK_UID_BASE + (uid_t)pid;
+	gid = (gid_t)id;
+	/* A name in the user or group database says someone else uses it. */
+	if ((pw = getpwuid(id)) != NULL) {
+		log_warnx("sandbox: uid %lu is user %s: refusing to share it",
+		    (unsigned long)id, pw->pw_name);
+		return -1;
+	}
+	if ((gr = getgrgid(gid)) != NULL) {
+		log_warnx("sandbox: gid %lu is group %s: refusing to share it",
+		    (unsigned long)gid, gr->gr_name);
+		return -1;
+	}
 	if (mkdir(VIOBLK_EMPTY_DIR, EMPTY_DIR_MODE) == -1 && errno != EEXIST) {
 		log_warn("sandbox: mkdir %s", VIOBLK_EMPTY_DIR);
 		return -1;
@@ -70,8 +85,8 @@ sandbox_drop_root(void)
 		return -1;
 	}
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
-		log_warn("sandbox: become %s", VIOBLK_USER);
+	    setresuid(id, id, id) == -1) {
+		log_warn("sandbox: become uid and gid %lu", (unsigned long)id);
 		return -1;
 	}
 	return 0;
@@ -381,6 +396,15 @@ sandbox_enter(int flags)
 {
 	if (sandbox_drop_root() == -1)
 		return -1;
+	/*
+	 * Not dumpable, whatever fs.suid_dumpable says: no core, no ptrace
+	 * by a process of the same uid, /proc/PID owned by root.  After the
+	 * change of credentials, which resets it to fs.suid_dumpable.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		log_warn("sandbox: PR_SET_DUMPABLE");
+		return -1;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		log_warn("sandbox: no_new_privs");
 		return -1;

@@ -13,10 +13,20 @@
 #ifndef VIOBLK_EMPTY_DIR
 #define VIOBLK_EMPTY_DIR	"/var/empty"
 #endif
-/* Who a child started as root becomes; change at build time. */
-#ifndef VIOBLK_USER
-#define VIOBLK_USER		"nobody"
+/*
+ * Who a child started as root becomes: a uid and a gid of its own,
+ * VIOBLK_UID_BASE plus its pid, so that no other process shares them
+ * (pids are unique among the live processes of a pid namespace) and none
+ * can signal or trace it.  The range, 0x70000000 to 0x703fffff, is one
+ * that systemd's UID allocation leaves unused: above its container
+ * ranges (up to 0x6fffffff), below its foreign image range (0x7ffe0000)
+ * and below 2^31.  Change at build time.
+ */
+#ifndef VIOBLK_UID_BASE
+#define VIOBLK_UID_BASE		0x70000000u
 #endif
+/* Pids stay below 2^22, PID_MAX_LIMIT of 64-bit Linux. */
+#define VIOBLK_UID_SPAN		0x400000u
 
 /*
  * Descriptors the child may hold at once, which RLIMIT_NOFILE allows and
@@ -36,9 +46,9 @@
 #define SANDBOX_ACCEPT	0x02	/* vhost-user: accept on a listening socket */
 
 /*
- * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_USER), set the
- * resource limits, then lock the process in.  Returns 0, or -1 after
- * logging one line on why.
+ * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_UID_BASE + pid),
+ * make the process undumpable, set the resource limits, then lock the
+ * process in.  Returns 0, or -1 after logging one line on why.
  */
 int	sandbox_enter(int flags);
 

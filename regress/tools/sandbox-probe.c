@@ -9,8 +9,11 @@
  * "CALL: denied: REASON", "CALL: killed by signal N" or "CALL: allowed".
  * What a call needs open (a socket pair, a datagram socket bound to a
  * path, a memfd) is made before the sandbox, as the child's descriptors
- * are.  The probe lives in this test program only: no message of the
- * protocol can make the real child do any of it.
+ * are.  The call "dumpable" is answered from outside instead: "dumpable:
+ * no" when the kernel made the sandboxed process's /proc entry root's,
+ * as it does for a process that is not dumpable, "dumpable: yes" when
+ * it is its own.  The probe lives in this test program only: no message
+ * of the protocol can make the real child do any of it.
  */
 
 #include <sys/mman.h>
@@ -264,6 +267,73 @@ cleanup(void)
 	rmdir(probe_dir);
 }
 
+/* Whether pid's /proc entry belongs to root while pid does not. */
+static int
+report_dumpable(pid_t pid)
+{
+	char		 path[64], line[128];
+	struct stat	 st;
+	FILE		*f;
+	long		 ruid, uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if (stat(path, &st) == -1 || (f = fopen(path, "r")) == NULL) {
+		perror(path);
+		return PROBE_BAD_CALL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Uid: %ld %ld", &ruid, &uid) == 2)
+			break;
+	fclose(f);
+	if (uid <= 0) {
+		fprintf(stderr, "%s: no Uid line of a user other than root\n",
+		    path);
+		return PROBE_BAD_CALL;
+	}
+	printf("dumpable: %s\n", st.st_uid == 0 ? "no" : "yes");
+	return 0;
+}
+
+/* "dumpable": the sandboxed process waits while we look at it. */
+static int
+probe_dumpable(void)
+{
+	int	up[2], down[2], status, rv;
+	char	c = 0;
+	pid_t	pid;
+
+	if (pipe(up) == -1 || pipe(down) == -1) {
+		perror("pipe");
+		return PROBE_BAD_CALL;
+	}
+	switch (pid = fork()) {
+	case -1:
+		perror("fork");
+		return PROBE_BAD_CALL;
+	case 0:
+		close(up[0]);
+		close(down[1]);
+		if (sandbox_enter(0) == -1)
+			_exit(PROBE_NO_SANDBOX);
+		if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) == -1)
+			_exit(PROBE_BAD_CALL);
+		_exit(PROBE_ALLOWED);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], &c, 1) == 1)
+		rv = report_dumpable(pid);
+	else {
+		printf("dumpable: no sandbox\n");
+		rv = PROBE_NO_SANDBOX;
+	}
+	close(down[1]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			break;
+	return rv;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -275,6 +345,8 @@ main(int argc, char *argv[])
 		return PROBE_BAD_CALL;
 	}
 	log_init(1, 0);
+	if (strcmp(argv[1], "dumpable") == 0)
+		return probe_dumpable();
 	if (prepare() == -1) {
 		cleanup();
 		return PROBE_BAD_CALL;
