@@ -1,13 +1,16 @@
 #!/bin/sh
 # The sandbox: after sandbox_enter() each forbidden call is denied or
 # kills the process, as intended: no path is looked at in any form, no
-# descriptor or datagram leaves by sendmsg.  The real child runs under
-# seccomp with no_new_privs, holds only the descriptors it should, is not
-# dumpable, and, started as root, runs inside an empty directory as a uid
-# and gid of its own that no other process holds, two children never the
-# same.
+# descriptor or datagram leaves by sendmsg, no resource limit but the file
+# size one may change, and no file grows past that one.  The real child
+# runs under seccomp with no_new_privs, holds only the descriptors it
+# should, is not dumpable, and, started as root, runs inside an empty
+# directory as a uid and gid of its own that no other process holds, two
+# children never the same.  Its file size limit is finite, holds a full
+# allocation of the disk, and lets a guest fill the disk.
 . regress/vioblk.subr
-need_built "$PROBE"
+. regress/device.subr
+need_built "$PROBE" "$DEVTEST"
 
 # probe CALL OUTCOME: the probe's one line for CALL is OUTCOME.
 probe()
@@ -56,6 +59,13 @@ probe sendmsg-rights "killed by signal $sigsys"
 probe sendmsg-addr "killed by signal $sigsys"
 probe sendto-addr "killed by signal $sigsys"
 probe sendmmsg "killed by signal $sigsys"
+
+# RLIMIT_FSIZE: set in the sandbox, a write past it is EFBIG, not a kill,
+# and it cannot be raised; no other limit, and no other process's.
+probe fsize-write "denied: File too large"
+probe fsize-raise "denied: Operation not permitted"
+probe rlimit-nofile "killed by signal $sigsys"
+probe prlimit-pid "killed by signal $sigsys"
 
 # Not dumpable, also when not started as root (no change of credentials
 # then resets it).
@@ -233,5 +243,34 @@ else
 	sed 's/^/# /' "$d/vioblk1.log" "$d/vioblk2.log" 2>/dev/null
 	cleanup_children
 fi
+
+# The file size limit, read by devtest from /proc/CHILD/limits, against
+# qemu-img measure's fully allocated size of the disk.
+f=$TMPDIR/fill
+mkchain "$f" 16M || exit 1
+ftop=$f/img/top.qcow2
+size0=$(stat -c %s "$ftop")
+full=$(qemu-img measure -O qcow2 --size 16M |
+    awk '/^fully allocated size:/ { print $4 }')
+# What rounding may add past twice a full allocation: 16 clusters.
+slack=$((16 * 65536))
+devtest fill -- "$VIOBLK" -d "$ftop"
+limit=$(sed -n 's/^limit //p' "$out")
+case $limit in
+''|*[!0-9]*)
+	not_ok "the child's RLIMIT_FSIZE is finite"
+	echo "# got: $limit"
+	limit=0 ;;
+*)	ok "the child's RLIMIT_FSIZE is finite" ;;
+esac
+check "RLIMIT_FSIZE holds a full allocation of the disk ($full)" \
+    [ "$limit" -ge "$full" ]
+check "RLIMIT_FSIZE is at most the image plus twice a full allocation" \
+    [ "$limit" -le $((size0 + 2 * full + slack)) ]
+check "a guest filling the disk through the child is refused nothing" \
+    hasre "$out" "^fill bytes=16777216 failures=0$"
+check "the filled image stays under RLIMIT_FSIZE" \
+    [ "$(stat -c %s "$ftop")" -le "$limit" ]
+check "the filled image is clean" qemu-img check -q "$ftop"
 
 finish

@@ -2,7 +2,8 @@
  * The sandbox.  Common to both backends: a child started as root locks
  * itself into an empty directory and becomes a user and group that no
  * other process has; then it may not create processes, dump core or hold
- * more descriptors than SANDBOX_NOFILE.
+ * more descriptors than SANDBOX_NOFILE, and sandbox_limit_fsize() caps
+ * the size of any file it writes.
  *
  * Linux: a Landlock ruleset that handles every file system right the
  * kernel knows and grants none, then a seccomp allowlist.  OpenBSD:
@@ -16,7 +17,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +37,11 @@
 
 /* The empty directory: owned by root, writable by no one else. */
 #define EMPTY_DIR_MODE	0755
+
+/* Set once the process is locked in: sigaction(2) is out of reach then. */
+static int	sandbox_entered;
+
+static int	sandbox_fsize_done(void);
 
 static int
 sandbox_drop_root(void)
@@ -113,6 +121,48 @@ sandbox_limits(void)
 	    sandbox_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", SANDBOX_NOFILE) == -1)
 		return -1;
 	return 0;
+}
+
+/* Past RLIMIT_FSIZE a write fails with EFBIG instead of killing us. */
+static int
+sandbox_ignore_xfsz(void)
+{
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+		log_warn("sandbox: SIGXFSZ");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_limit_fsize(off_t max)
+{
+	struct rlimit	rl;
+
+	if (max < 0) {
+		log_warnx("sandbox: RLIMIT_FSIZE: %lld bytes is not a size",
+		    (long long)max);
+		return -1;
+	}
+	/* In the sandbox, sandbox_enter() did it already. */
+	if (!sandbox_entered && sandbox_ignore_xfsz() == -1)
+		return -1;
+	/* Without privilege a hard limit only comes down: keep a lower one. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == -1) {
+		log_warn("sandbox: RLIMIT_FSIZE");
+		return -1;
+	}
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)max)
+		rl.rlim_max = (rlim_t)max;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1) {
+		log_warn("sandbox: RLIMIT_FSIZE %llu",
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	log_debug("sandbox: files stop at %llu bytes",
+	    (unsigned long long)rl.rlim_max);
+	return sandbox_fsize_done();
 }
 
 #ifdef __linux__
@@ -240,6 +290,8 @@ struct sandbox_rule {
 #define EQ(n, v)		{ C_EQ(n, v), C_NONE }
 /* Argument n, masked with m, equals v. */
 #define MASKED(n, m, v)		{ C_MASKED(n, m, v), C_NONE }
+/* Argument n equals v, and argument n2 equals v2. */
+#define EQ2(n, v, n2, v2)	{ C_EQ(n, v), C_EQ(n2, v2) }
 
 /*
  * Everything the child may do once locked in.  A call that is not here
@@ -281,6 +333,14 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "fcntl",		ALLOW, EQ(1, F_SETFL) },
 	{ "fcntl",		ALLOW, EQ(1, F_GETFD) },
 	{ "fcntl",		ALLOW, EQ(1, F_SETFD) },
+	/*
+	 * sandbox_limit_fsize() once the image is open: RLIMIT_FSIZE of
+	 * this process only (setrlimit(3) is prlimit64(0, ...)).  Without
+	 * privilege it can only be lowered.
+	 */
+	{ "prlimit64",		ALLOW, EQ2(0, 0, 1, RLIMIT_FSIZE) },
+	{ "setrlimit",		ALLOW, EQ(0, RLIMIT_FSIZE) },	/* old libcs */
+	{ "getrlimit",		ALLOW, EQ(0, RLIMIT_FSIZE) },	/* old libcs */
 
 	/* Memory: never executable. */
 	{ "mmap",		ALLOW, MASKED(2, PROT_EXEC, 0) },
@@ -409,34 +469,70 @@ sandbox_enter(int flags)
 		log_warn("sandbox: no_new_privs");
 		return -1;
 	}
-	if (sandbox_limits() == -1 || sandbox_landlock(flags) == -1 ||
-	    sandbox_seccomp(flags) == -1)
+	if (sandbox_ignore_xfsz() == -1 || sandbox_limits() == -1 ||
+	    sandbox_landlock(flags) == -1 || sandbox_seccomp(flags) == -1)
 		return -1;
+	sandbox_entered = 1;
+	return 0;
+}
+
+/* The filter allows setrlimit(2) of RLIMIT_FSIZE for good: nothing to do. */
+static int
+sandbox_fsize_done(void)
+{
 	return 0;
 }
 
 #elif defined(__OpenBSD__)
 
+/*
+ * recvfd: memory regions and eventfds arrive after this point; unix:
+ * accept(2) of vhost-user front-ends; proc: setrlimit(2), until
+ * sandbox_limit_fsize() has run (RLIMIT_NPROC 0 keeps fork(2) failing).
+ */
+static int
+sandbox_pledge(int flags, int proc)
+{
+	char	promises[sizeof("stdio recvfd unix proc")];
+
+	snprintf(promises, sizeof(promises), "stdio recvfd%s%s",
+	    (flags & SANDBOX_ACCEPT) ? " unix" : "", proc ? " proc" : "");
+	if (pledge(promises, NULL) == -1) {
+		log_warn("sandbox: pledge");
+		return -1;
+	}
+	return 0;
+}
+
+static int	sandbox_flags;
+static int	sandbox_fsize_set;
+
 int
 sandbox_enter(int flags)
 {
-	if (sandbox_drop_root() == -1 || sandbox_limits() == -1)
+	if (sandbox_drop_root() == -1 || sandbox_ignore_xfsz() == -1 ||
+	    sandbox_limits() == -1)
 		return -1;
 	/* Hide the whole file system, then forbid any further unveil. */
 	if (unveil("/", "") == -1 || unveil(NULL, NULL) == -1) {
 		log_warn("sandbox: unveil");
 		return -1;
 	}
-	/*
-	 * recvfd: memory regions and eventfds arrive after this point; unix:
-	 * accept(2) of vhost-user front-ends.
-	 */
-	if (pledge((flags & SANDBOX_ACCEPT) ? "stdio recvfd unix" :
-	    "stdio recvfd", NULL) == -1) {
-		log_warn("sandbox: pledge");
+	sandbox_flags = flags;
+	if (sandbox_pledge(flags, !sandbox_fsize_set) == -1)
 		return -1;
-	}
+	sandbox_entered = 1;
 	return 0;
+}
+
+/* RLIMIT_FSIZE is set: setrlimit(2) is no longer needed. */
+static int
+sandbox_fsize_done(void)
+{
+	sandbox_fsize_set = 1;
+	if (!sandbox_entered)
+		return 0;
+	return sandbox_pledge(sandbox_flags, 0);
 }
 
 #else

@@ -7,6 +7,8 @@
 #ifndef VIOBLK_SANDBOX_H
 #define VIOBLK_SANDBOX_H
 
+#include <sys/types.h>
+
 #include "imsg-proto/proto.h"
 
 /* Where a child started as root is locked in; change at build time. */
@@ -51,5 +53,14 @@
  * process in.  Returns 0, or -1 after logging one line on why.
  */
 int	sandbox_enter(int flags);
+
+/*
+ * Set RLIMIT_FSIZE, soft and hard, to `max` bytes (or keep a lower hard
+ * limit already in force), before or after sandbox_enter(): no file can
+ * then grow past it, and a write that would fails with EFBIG (SIGXFSZ
+ * is ignored).  For the images, `max` is backing_max_file_size().
+ * Returns 0, or -1 after logging one line on why.
+ */
+int	sandbox_limit_fsize(off_t max);
 
 #endif /* VIOBLK_SANDBOX_H */

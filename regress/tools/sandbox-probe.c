@@ -18,6 +18,7 @@
 
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -44,6 +45,8 @@
 
 /* Anything that maps memory needs a size. */
 #define PROBE_MAP_SIZE	4096
+/* The file size limit the fsize probes set, and write at. */
+#define PROBE_FSIZE	65536
 /* A path the path probes ask about: it exists on every system. */
 #define PROBE_PATH	"/etc/passwd"
 
@@ -54,7 +57,7 @@ static pid_t		 probe_parent;
 /* What the calls use, made before the sandbox. */
 static int		 probe_sp[2] = { -1, -1 };	/* a socket pair */
 static int		 probe_dgram = -1;	/* unbound datagram socket */
-static int		 probe_memfd = -1;	/* a file to pass on */
+static int		 probe_memfd = -1;	/* a file to grow */
 static struct sockaddr_un probe_sun;	/* where a datagram socket listens */
 
 /* A denied call says why itself: the reason is the errno only it has. */
@@ -172,6 +175,39 @@ attempt_send(const char *call)
 }
 
 static int
+attempt_limit(const char *call)
+{
+	struct rlimit	rl;
+	char		c = 'x';
+
+	if (strcmp(call, "fsize-write") == 0) {
+		if (sandbox_limit_fsize(PROBE_FSIZE) == -1)
+			return PROBE_NO_SANDBOX;
+		/* One byte before the limit goes, the next does not. */
+		if (pwrite(probe_memfd, &c, 1, PROBE_FSIZE - 1) != 1)
+			return verdict(-1);
+		return verdict(pwrite(probe_memfd, &c, 1, PROBE_FSIZE) ==
+		    -1 ? -1 : 0);
+	}
+	if (strcmp(call, "fsize-raise") == 0) {
+		if (sandbox_limit_fsize(PROBE_FSIZE) == -1)
+			return PROBE_NO_SANDBOX;
+		rl.rlim_cur = rl.rlim_max = 2 * PROBE_FSIZE;
+		return verdict(setrlimit(RLIMIT_FSIZE, &rl));
+	}
+	if (strcmp(call, "rlimit-nofile") == 0) {
+		rl.rlim_cur = rl.rlim_max = 1;
+		return verdict(setrlimit(RLIMIT_NOFILE, &rl));
+	}
+	/* RLIMIT_FSIZE, but of a process named by pid. */
+	if (strcmp(call, "prlimit-pid") == 0) {
+		rl.rlim_cur = rl.rlim_max = PROBE_FSIZE;
+		return verdict(prlimit(getpid(), RLIMIT_FSIZE, &rl, NULL));
+	}
+	return PROBE_BAD_CALL;
+}
+
+static int
 attempt(const char *call)
 {
 	char		*argv[] = { NULL };
@@ -180,7 +216,8 @@ attempt(const char *call)
 	int		 rv;
 
 	if ((rv = attempt_path(call)) != PROBE_BAD_CALL ||
-	    (rv = attempt_send(call)) != PROBE_BAD_CALL)
+	    (rv = attempt_send(call)) != PROBE_BAD_CALL ||
+	    (rv = attempt_limit(call)) != PROBE_BAD_CALL)
 		return rv;
 	if (strcmp(call, "nothing") == 0)
 		return PROBE_ALLOWED;
