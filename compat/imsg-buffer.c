@@ -29,6 +29,9 @@
 /* At most this many descriptors are accepted with one chunk of bytes. */
 #define MSGBUF_FDS_PER_READ	1
 
+/* Bytes copied into one send(2): four of the largest imsg. */
+#define MSGBUF_COALESCE		(4 * MAX_IMSGSIZE)
+
 struct ibufqueue {
 	TAILQ_HEAD(, ibuf)	 bufs;
 	uint32_t		 queued;
@@ -698,6 +701,34 @@ msgbuf_get(struct msgbuf *msgbuf)
 }
 
 /*
+ * Without a descriptor to pass: one send(2) of the queued bytes, copied
+ * together (a send per buffer would cost a socket buffer each), with
+ * MSG_NOSIGNAL so that a peer that went away is an EPIPE and not a
+ * SIGPIPE; writev(2) on what is not a socket.  Never sendmsg(2): a
+ * sandbox that must not pass descriptors on forbids it.
+ */
+static ssize_t
+msgbuf_send_plain(int fd, const struct iovec *iov, int cnt)
+{
+	char	 buf[MSGBUF_COALESCE];
+	size_t	 n = 0, k;
+	ssize_t	 rv;
+	int	 i;
+
+	for (i = 0; i < cnt && n < sizeof(buf); i++) {
+		k = iov[i].iov_len;
+		if (k > sizeof(buf) - n)
+			k = sizeof(buf) - n;
+		memcpy(buf + n, iov[i].iov_base, k);
+		n += k;
+	}
+	rv = send(fd, buf, n, MSG_NOSIGNAL);
+	if (rv == -1 && errno == ENOTSOCK)
+		rv = writev(fd, iov, cnt);
+	return (rv);
+}
+
+/*
  * Send as much of the queue as the socket takes.  With fdpass, a buffer
  * that carries a descriptor always starts a sendmsg() so that the
  * descriptor travels with the first byte of its own message; one
@@ -747,9 +778,10 @@ msgbuf_send(int fd, struct msgbuf *msgbuf, int fdpass)
 
 	/* MSG_NOSIGNAL: a peer that went away is an EPIPE, not a SIGPIPE. */
 	for (;;) {
-		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-		if (n == -1 && errno == ENOTSOCK && fdbuf == NULL)
-			n = writev(fd, iov, i);
+		if (fdbuf != NULL)
+			n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		else
+			n = msgbuf_send_plain(fd, iov, i);
 		if (n != -1)
 			break;
 		if (errno == EINTR)

@@ -84,7 +84,7 @@ open_image(struct backing *b, size_t i, int flags, int want,
 		return (-1);
 	}
 	if (want == BACKING_FORMAT_RAW) {
-		if (fstat(img->fd, &st) == -1) {
+		if (host_fstat(img->fd, &st) == -1) {
 			qerr(err, errlen, img->name, "fstat: %s",
 			    strerror(errno));
 			return (-1);
@@ -211,6 +211,26 @@ off_t
 backing_size(struct backing *b)
 {
 	return ((off_t)b->img[0].size);
+}
+
+off_t
+backing_max_file_size(struct backing *b)
+{
+	struct image *img = &b->img[0];
+	struct stat st;
+	uint64_t max;
+
+	if (img->q != NULL && !b->rdonly) {
+		if (qcow2_max_file_size(img->q, &max) == -1)
+			return (-1);
+		return ((off_t)max);
+	}
+	/* Read-only, or raw: writes stay inside the size found at the open. */
+	if (host_fstat(img->fd, &st) == -1)
+		return (-1);
+	if (img->q == NULL && !b->rdonly && (uint64_t)st.st_size < img->size)
+		return ((off_t)img->size);
+	return (st.st_size);
 }
 
 static int
@@ -366,7 +386,7 @@ backing_info(struct backing *b, size_t index, struct backing_info *bi)
 	memset(bi, 0, sizeof(*bi));
 	bi->format = img->format;
 	bi->virtual_size = img->size;
-	if (fstat(img->fd, &st) == 0)
+	if (host_fstat(img->fd, &st) == 0)
 		bi->file_size = st.st_size;
 	if ((q = img->q) == NULL)
 		return (0);

@@ -35,6 +35,7 @@
 #define BACKING_CACHE_DEFAULT	(32u * 1024 * 1024)
 
 struct backing;
+struct stat;
 
 struct backing_params {
 	const char	*const *names;	/* per fd, used in messages; or NULL */
@@ -47,6 +48,14 @@ int	backing_open_params(struct backing **, const int *fds, size_t nfds,
 	    int flags, const struct backing_params *, char *err,
 	    size_t errlen);
 off_t	backing_size(struct backing *);
+/*
+ * An upper bound of the size the top image's file can reach through this
+ * layer, whatever the writes, discards and zeroings: its size when
+ * read-only or raw, for qcow2 that plus every cluster a full allocation
+ * and its metadata could add (see growth.c).  Returns -1 with errno set
+ * when the image cannot be examined.
+ */
+off_t	backing_max_file_size(struct backing *);
 ssize_t	backing_preadv(struct backing *, const struct iovec *, int, off_t);
 ssize_t	backing_pwritev(struct backing *, const struct iovec *, int, off_t);
 int	backing_flush(struct backing *);
@@ -100,6 +109,7 @@ size_t	backing_depth(struct backing *);
 struct qcow2_create_opts {
 	uint64_t	 size;		/* virtual size in bytes; 0: the base's */
 	unsigned int	 cluster_bits;	/* 0 for the default, 16 */
+	unsigned int	 refcount_bits;	/* 1, 2, 4 ... 64; 0 for 16 */
 	int		 lazy_refcounts;
 	const char	*base;		/* base name to record, or NULL */
 	int		 base_format;	/* BACKING_FORMAT_* to record */
@@ -157,6 +167,14 @@ int	qcow2_check(int fd, const char *name, int fix,
 
 /* Format from the first bytes of the file: BACKING_FORMAT_QCOW2 or _RAW. */
 int	backing_detect(int fd);
+
+/*
+ * fstat(2) through the fstat system call itself, which the sandboxed
+ * child's filter allows, where glibc's fstat() would make a call that
+ * also takes a path (see hoststat.c).  Every fstat of code that runs in
+ * the child goes through it.  Returns 0, or -1 with errno set.
+ */
+int	host_fstat(int fd, struct stat *st);
 
 /*
  * Where the layer says what it refused in the middle of I/O (a damaged

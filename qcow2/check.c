@@ -434,7 +434,7 @@ extend_to(struct ck *ck, uint64_t off)
 	}
 	end = off + q->cluster_size;
 	if (hostio_ftruncate(q->fd, (off_t)end) == -1 ||
-	    fstat(q->fd, &st) == -1)
+	    host_fstat(q->fd, &st) == -1)
 		return (-1);
 	ck->file_len = st.st_size;
 	q->file_size = st.st_size;
@@ -691,7 +691,7 @@ reset(struct ck *ck)
 	struct stat st;
 	uint64_t n;
 
-	if (fstat(q->fd, &st) == -1) {
+	if (host_fstat(q->fd, &st) == -1) {
 		ck->res->check_errors++;
 		return (-1);
 	}

@@ -37,7 +37,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 	uint8_t *buf = NULL;
 	const char *fmt = NULL;
 	uint64_t cs, l1n, l1c, t, nb, n, per, i, size, bfo = 0;
-	unsigned int cb;
+	unsigned int cb, order;
 	size_t pos, blen = 0;
 	int rv = -1;
 
@@ -49,6 +49,18 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		return (-1);
 	}
 	cs = 1ull << cb;
+	order = CREATE_REFCOUNT_ORDER;
+	if (o->refcount_bits != 0) {
+		for (order = 0; order <= QCOW2_MAX_REFCOUNT_ORDER &&
+		    (1u << order) != o->refcount_bits; order++)
+			;
+		if (order > QCOW2_MAX_REFCOUNT_ORDER) {
+			qerr(err, errlen, "create", "refcount bits %u not a "
+			    "power of 2 from 1 to 64", o->refcount_bits);
+			errno = EINVAL;
+			return (-1);
+		}
+	}
 	size = o->size;
 	if (size > QCOW2_MAX_SIZE) {
 		qerr(err, errlen, "create", "virtual size %" PRIu64 " too "
@@ -69,7 +81,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 		else if (o->base_format == BACKING_FORMAT_QCOW2)
 			fmt = "qcow2";
 	}
-	if (fstat(fd, &st) == -1) {
+	if (host_fstat(fd, &st) == -1) {
 		qerr(err, errlen, "create", "fstat: %s", strerror(errno));
 		return (-1);
 	}
@@ -87,7 +99,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 	l1c = (l1n * 8 + cs - 1) >> cb;
 	if (l1c == 0)
 		l1c = 1;
-	per = 1ull << (cb + 3 - CREATE_REFCOUNT_ORDER);
+	per = 1ull << (cb + 3 - order);
 	t = 1;
 	nb = 1;
 	for (;;) {
@@ -109,7 +121,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 	for (i = 0; i < nb; i++) {
 		memset(buf, 0, cs);
 		for (n = 0; n < per && i * per + n < 1 + t + nb + l1c; n++)
-			st16(buf + n * 2, 1);
+			refblock_set(buf, order, n, 1);
 		if (host_pwrite(fd, buf, cs, (1 + t + i) << cb) == -1)
 			goto ioerr;
 	}
@@ -131,7 +143,7 @@ qcow2_create(int fd, const struct qcow2_create_opts *o, char *err,
 	st64(buf + 48, 1ull << cb);
 	st32(buf + 56, (uint32_t)t);
 	st64(buf + 80, o->lazy_refcounts ? QCOW2_COMPAT_LAZY : 0);
-	st32(buf + 96, CREATE_REFCOUNT_ORDER);
+	st32(buf + 96, order);
 	st32(buf + 100, CREATE_HDR_LEN);
 	pos = CREATE_HDR_LEN;
 	if (fmt != NULL)

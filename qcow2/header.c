@@ -258,7 +258,7 @@ qcow2_parse(struct qcow2 *q, int fd, const char *name, int rdonly,
 	q->sync.name = name;
 	q->rdonly = rdonly;
 	q->base_format = BACKING_FORMAT_NONE;
-	if (fstat(fd, &st) == -1) {
+	if (host_fstat(fd, &st) == -1) {
 		qerr(err, errlen, name, "fstat: %s", strerror(errno));
 		return (-1);
 	}

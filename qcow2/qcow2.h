@@ -256,7 +256,7 @@ int	refcount_get(struct qcow2 *, uint64_t cluster, uint64_t *);
 int	refcount_update(struct qcow2 *, uint64_t cluster, int64_t delta);
 int	refcount_set(struct qcow2 *, uint64_t cluster, uint64_t v);
 int	refcount_free_range(struct qcow2 *, uint64_t off, uint64_t len);
-int64_t	cluster_alloc(struct qcow2 *, uint64_t n);
+int64_t	cluster_alloc(struct qcow2 *, uint64_t max, uint64_t *got);
 const char *qcow2_meta_cluster(const struct qcow2 *, uint64_t cluster);
 uint64_t cluster_alloc_max(const struct qcow2 *);
 
@@ -275,6 +275,7 @@ void	qcow2_compressed_range(const struct qcow2 *, uint64_t entry,
 
 /* write.c */
 ssize_t	qcow2_pwritev(struct backing *, const struct iovec *, int, uint64_t);
+uint64_t qcow2_write_batch(const struct qcow2 *);
 int	qcow2_zero_range(struct backing *, uint64_t, uint64_t, int unmap,
 	    int discard);
 int	qcow2_flush(struct qcow2 *);
@@ -290,6 +291,9 @@ int	qcow2_counts_grow(uint32_t **, uint64_t *ncl, uint64_t n);
 int	qcow2_repair(struct qcow2 *, char *err, size_t errlen);
 int	qcow2_rebuild_refcounts(struct qcow2 *, uint32_t **cnt, uint64_t *ncl,
 	    const uint64_t *old, size_t nold);
+
+/* growth.c: the bound of backing_max_file_size(), in bytes. */
+int	qcow2_max_file_size(struct qcow2 *, uint64_t *max);
 
 /* raw.c */
 ssize_t	raw_preadv(struct image *, struct iovcur *, uint64_t, uint64_t);

@@ -437,39 +437,45 @@ cluster_alloc_max(const struct qcow2 *q)
 }
 
 /*
- * Allocate `n` host-contiguous clusters with refcount 1; returns the host
- * offset of the first.
+ * Allocate the lowest free cluster with refcount 1, and with it as many
+ * of the free clusters right after it as there are, up to `max`; *got
+ * says how many.  Returns the host offset of the first.
+ *
+ * Strictly first fit: a run that does not fit in a hole is cut to the
+ * hole rather than placed past it.  Every cluster below the end of the
+ * file is then in use whenever an allocation moves that end, so the file
+ * never grows past the number of clusters in use at once, the figure
+ * qcow2_max_file_size() bounds.  Asking for whole runs instead would let
+ * a guest that frees every other cluster push every new run past the end.
  */
 int64_t
-cluster_alloc(struct qcow2 *q, uint64_t n)
+cluster_alloc(struct qcow2 *q, uint64_t max, uint64_t *got)
 {
-	uint64_t c, run, v, ti, limit;
+	uint64_t c, n, v, ti, limit;
 
-	if (n == 0 || n > cluster_alloc_max(q)) {
+	*got = 0;
+	if (max == 0 || max > cluster_alloc_max(q)) {
 		errno = EINVAL;
 		return (-1);
 	}
 	q->cbuf_off = 0;
 	limit = QCOW2_OFFSET_MASK >> q->cluster_bits;
-	c = q->free_hint;
-	if (c == 0)
-		c = 1;
-	run = 0;
-	while (run < n) {
-		if (c + run >= limit) {
+	for (c = q->free_hint ? q->free_hint : 1;; c++) {
+		if (c >= limit) {
 			errno = ENOSPC;
 			return (-1);
 		}
-		if (refcount_get(q, c + run, &v) == -1)
+		if (refcount_get(q, c, &v) == -1)
 			return (-1);
 		if (v == 0)
-			run++;
-		else {
-			if (run == 0 && c == q->free_hint)
-				q->free_hint = c + 1;
-			c += run + 1;
-			run = 0;
-		}
+			break;
+	}
+	q->free_hint = c;
+	for (n = 1; n < max && c + n < limit; n++) {
+		if (refcount_get(q, c + n, &v) == -1)
+			return (-1);
+		if (v != 0)
+			break;
 	}
 	if (settle_freed(q, c, n) == -1)
 		return (-1);
@@ -477,11 +483,12 @@ cluster_alloc(struct qcow2 *q, uint64_t n)
 	for (ti = c >> q->rb_bits; ti <= (c + n - 1) >> q->rb_bits; ti++)
 		if (ensure_block(q, ti, c, n) == -1)
 			return (-1);
-	for (run = 0; run < n; run++) {
-		if (refcount_set(q, c + run, 1) == -1)
+	for (v = 0; v < n; v++) {
+		if (refcount_set(q, c + v, 1) == -1)
 			return (-1);
 	}
 	if (c == q->free_hint)
 		q->free_hint = c + n;
+	*got = n;
 	return ((int64_t)(c << q->cluster_bits));
 }

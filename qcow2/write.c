@@ -55,6 +55,7 @@ l2_for_write(struct qcow2 *q, uint64_t l1i, int create, uint64_t *l2off)
 {
 	struct tcentry *te, *src;
 	uint64_t l1e, old;
+	uint64_t got;
 	int64_t n;
 
 	*l2off = 0;
@@ -70,7 +71,7 @@ l2_for_write(struct qcow2 *q, uint64_t l1i, int create, uint64_t *l2off)
 	}
 	if (old == 0 && !create)
 		return (0);
-	if ((n = cluster_alloc(q, 1)) == -1)
+	if ((n = cluster_alloc(q, 1, &got)) == -1)
 		return (-1);
 	if (!q->lazy && tcache_set_dependency(q->l2c, q->rc) == -1)
 		return (-1);
@@ -196,6 +197,15 @@ release_entry(struct qcow2 *q, uint64_t e)
 	return (refcount_update(q, off >> q->cluster_bits, -1));
 }
 
+/* The most clusters one write allocates at once. */
+uint64_t
+qcow2_write_batch(const struct qcow2 *q)
+{
+	uint64_t n = cluster_alloc_max(q);
+
+	return (n < WRITE_BATCH_MAX ? n : WRITE_BATCH_MAX);
+}
+
 static void
 note_extent(struct qcow2 *q, uint64_t end)
 {
@@ -266,7 +276,7 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 	struct tcentry *te;
 	uint64_t cs = q->cluster_size, l2n = 1ull << q->l2_bits;
 	uint64_t len, total, incl, l1i, l2i, span, run, e, host, l2off, k, j;
-	uint64_t kmax, old[WRITE_BATCH_MAX];
+	uint64_t kmax, got, old[WRITE_BATCH_MAX];
 	const char *what;
 	int64_t h;
 	int bad;
@@ -280,9 +290,7 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 		return (-1);
 	iovcur_init(&cur, iov, cnt);
 	len = total;
-	kmax = cluster_alloc_max(q);
-	if (kmax > WRITE_BATCH_MAX)
-		kmax = WRITE_BATCH_MAX;
+	kmax = qcow2_write_batch(q);
 	while (len > 0) {
 		incl = off & (cs - 1);
 		l2i = (off >> q->cluster_bits) & (l2n - 1);
@@ -328,10 +336,19 @@ qcow2_pwritev(struct backing *b, const struct iovec *iov, int cnt,
 			k++;
 			run += cs;
 		}
+		if ((h = cluster_alloc(q, k, &got)) == -1) {
+			tcache_put(q->l2c, te);
+			return (-1);
+		}
+		/* A hole shorter than the run takes what fits; the loop
+		 * comes back for the rest. */
+		if (got < k) {
+			k = got;
+			run = (k << q->cluster_bits) - incl;
+		}
 		if (run > span)
 			run = span;
-		if ((h = cluster_alloc(q, k)) == -1 ||
-		    write_allocated(b, &cur, te->buf, l2i, off, incl, run,
+		if (write_allocated(b, &cur, te->buf, l2i, off, incl, run,
 		    (uint64_t)h) == -1) {
 			tcache_put(q->l2c, te);
 			return (-1);

@@ -630,7 +630,7 @@ child_open_backing(struct child *c)
 {
 	struct backing_params	params;
 	char			err[ERR_LEN * 2];
-	off_t			size;
+	off_t			size, max;
 	int			flags = 0;
 
 	if (c->flags & VIOBLK_START_RDONLY)
@@ -649,6 +649,11 @@ child_open_backing(struct child *c)
 			fatalx("%s", err);
 		fatal("%s", c->im.names[0]);
 	}
+	/* No file grows past what the image legitimately can. */
+	if ((max = backing_max_file_size(c->backing)) < 0)
+		fatal("%s: largest file size", c->im.names[0]);
+	if (sandbox_limit_fsize(max) == -1)
+		child_exit(c, 1);
 	if ((size = backing_size(c->backing)) < 0)
 		fatal("%s: size", c->im.names[0]);
 	if (size % VIOBLK_SECTOR_SIZE != 0)

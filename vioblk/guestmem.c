@@ -25,6 +25,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "qcow2/backing.h"
 #include "vioblk/guestmem.h"
 
 /*
@@ -137,8 +138,11 @@ gm_add(struct guestmem *gm, uint64_t gpa, uint64_t size, int has_uaddr,
 			    " overlaps another region's", gpa, uaddr);
 	}
 
-	/* A mapping past the end of the file would fault on first touch. */
-	if (fstat(fd, &st) == -1)
+	/*
+	 * A mapping past the end of the file would fault on first touch.
+	 * host_fstat(): the sandbox allows no other fstat.
+	 */
+	if (host_fstat(fd, &st) == -1)
 		return gm_fail(err, errlen, errno, "guest memory region "
 		    "0x%" PRIx64 ": fstat: %s", gpa, strerror(errno));
 	if (!S_ISREG(st.st_mode))

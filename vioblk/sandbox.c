@@ -1,8 +1,9 @@
 /*
  * The sandbox.  Common to both backends: a child started as root locks
- * itself into an empty directory and becomes an unprivileged user; then
- * it may not create processes, dump core or hold more descriptors than
- * SANDBOX_NOFILE.
+ * itself into an empty directory and becomes a user and group that no
+ * other process has; then it may not create processes, dump core or hold
+ * more descriptors than SANDBOX_NOFILE, and sandbox_limit_fsize() caps
+ * the size of any file it writes.
  *
  * Linux: a Landlock ruleset that handles every file system right the
  * kernel knows and grants none, then a seccomp allowlist.  OpenBSD:
@@ -16,7 +17,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,22 +38,42 @@
 /* The empty directory: owned by root, writable by no one else. */
 #define EMPTY_DIR_MODE	0755
 
+/* Set once the process is locked in: sigaction(2) is out of reach then. */
+static int	sandbox_entered;
+
+static int	sandbox_fsize_done(void);
+
 static int
 sandbox_drop_root(void)
 {
 	struct passwd	*pw;
+	struct group	*gr;
 	struct stat	 st;
-	uid_t		 uid;
+	pid_t		 pid;
+	uid_t		 id;
 	gid_t		 gid;
 
 	if (geteuid() != 0)
 		return 0;
-	if ((pw = getpwnam(VIOBLK_USER)) == NULL) {
-		log_warnx("sandbox: user %s: not found", VIOBLK_USER);
+	pid = getpid();
+	if (pid <= 0 || (uintmax_t)pid >= VIOBLK_UID_SPAN) {
+		log_warnx("sandbox: pid %ld is past the %#x ids from %#x",
+		    (long)pid, VIOBLK_UID_SPAN, VIOBLK_UID_BASE);
 		return -1;
 	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
+	id = VIOBLK_UID_BASE + (uid_t)pid;
+	gid = (gid_t)id;
+	/* A name in the user or group database says someone else uses it. */
+	if ((pw = getpwuid(id)) != NULL) {
+		log_warnx("sandbox: uid %lu is user %s: refusing to share it",
+		    (unsigned long)id, pw->pw_name);
+		return -1;
+	}
+	if ((gr = getgrgid(gid)) != NULL) {
+		log_warnx("sandbox: gid %lu is group %s: refusing to share it",
+		    (unsigned long)gid, gr->gr_name);
+		return -1;
+	}
 	if (mkdir(VIOBLK_EMPTY_DIR, EMPTY_DIR_MODE) == -1 && errno != EEXIST) {
 		log_warn("sandbox: mkdir %s", VIOBLK_EMPTY_DIR);
 		return -1;
@@ -70,8 +93,8 @@ sandbox_drop_root(void)
 		return -1;
 	}
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(uid, uid, uid) == -1) {
-		log_warn("sandbox: become %s", VIOBLK_USER);
+	    setresuid(id, id, id) == -1) {
+		log_warn("sandbox: become uid and gid %lu", (unsigned long)id);
 		return -1;
 	}
 	return 0;
@@ -98,6 +121,48 @@ sandbox_limits(void)
 	    sandbox_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", SANDBOX_NOFILE) == -1)
 		return -1;
 	return 0;
+}
+
+/* Past RLIMIT_FSIZE a write fails with EFBIG instead of killing us. */
+static int
+sandbox_ignore_xfsz(void)
+{
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+		log_warn("sandbox: SIGXFSZ");
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_limit_fsize(off_t max)
+{
+	struct rlimit	rl;
+
+	if (max < 0) {
+		log_warnx("sandbox: RLIMIT_FSIZE: %lld bytes is not a size",
+		    (long long)max);
+		return -1;
+	}
+	/* In the sandbox, sandbox_enter() did it already. */
+	if (!sandbox_entered && sandbox_ignore_xfsz() == -1)
+		return -1;
+	/* Without privilege a hard limit only comes down: keep a lower one. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == -1) {
+		log_warn("sandbox: RLIMIT_FSIZE");
+		return -1;
+	}
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)max)
+		rl.rlim_max = (rlim_t)max;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1) {
+		log_warn("sandbox: RLIMIT_FSIZE %llu",
+		    (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	log_debug("sandbox: files stop at %llu bytes",
+	    (unsigned long long)rl.rlim_max);
+	return sandbox_fsize_done();
 }
 
 #ifdef __linux__
@@ -198,29 +263,45 @@ sandbox_landlock(int flags)
 /* How a path probe fails: politely, so that libc callers see an error. */
 #define DENY		SCMP_ACT_ERRNO(EACCES)
 #define ALLOW		SCMP_ACT_ALLOW
-/* No argument filter. */
-#define NOARG		-1, SCMP_CMP_EQ, 0, 0
-/* Argument n, masked with m, equals v. */
-#define MASKED(n, m, v)	(n), SCMP_CMP_MASKED_EQ, (m), (v)
-/* Argument n equals v. */
-#define EQ(n, v)	(n), SCMP_CMP_EQ, (v), 0
-/* Argument n is at most v. */
-#define LE(n, v)	(n), SCMP_CMP_LE, (v), 0
 
-struct sandbox_rule {
-	const char		*name;
-	uint32_t		 action;
-	int			 arg;	/* -1: no argument filter */
+/* One comparison of an argument; arg -1 is none. */
+struct sandbox_cmp {
+	int			 arg;
 	enum scmp_compare	 op;
 	uint64_t		 datum_a;
 	uint64_t		 datum_b;
 };
 
+/* Every comparison of a rule must hold: two are the most any needs. */
+#define SANDBOX_CMP_MAX	2
+
+struct sandbox_rule {
+	const char		*name;
+	uint32_t		 action;
+	struct sandbox_cmp	 cmp[SANDBOX_CMP_MAX];
+};
+
+#define C_NONE			{ -1, SCMP_CMP_EQ, 0, 0 }
+#define C_EQ(n, v)		{ (n), SCMP_CMP_EQ, (v), 0 }
+#define C_MASKED(n, m, v)	{ (n), SCMP_CMP_MASKED_EQ, (m), (v) }
+#define C_LE(n, v)		{ (n), SCMP_CMP_LE, (v), 0 }
+/* No argument filter. */
+#define NOARG			{ C_NONE, C_NONE }
+/* Argument n equals v. */
+#define EQ(n, v)		{ C_EQ(n, v), C_NONE }
+/* Argument n, masked with m, equals v. */
+#define MASKED(n, m, v)		{ C_MASKED(n, m, v), C_NONE }
+/* Argument n is at most v. */
+#define LE(n, v)		{ C_LE(n, v), C_NONE }
+/* Argument n equals v, and argument n2 equals v2. */
+#define EQ2(n, v, n2, v2)	{ C_EQ(n, v), C_EQ(n2, v2) }
+
 /*
  * Everything the child may do once locked in.  A call that is not here
  * kills the process: execve, fork and clone, socket, connect, bind,
- * ptrace, kill, and all the rest.  The same table serves the sanitizer
- * build; the few calls only its runtime makes are marked "sanitizer".
+ * sendmsg and sendmmsg, ptrace, kill, and all the rest.  No call that
+ * is allowed takes a path.  The same table serves the sanitizer build;
+ * the few calls only its runtime makes are marked "sanitizer".
  */
 static const struct sandbox_rule sandbox_rules[] = {
 	/* The channels, eventfds and images. */
@@ -235,8 +316,11 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "pwritev",		ALLOW, NOARG },	/* writes of guest memory */
 	{ "pwritev2",		ALLOW, NOARG },	/* the same, newer libcs */
 	{ "recvmsg",		ALLOW, NOARG },	/* imsg, with passed fds */
-	{ "sendmsg",		ALLOW, NOARG },	/* imsg replies */
-	/* send(2) on the connected log socket; never to an address. */
+	/*
+	 * send(2) on connected sockets: imsg and vhost-user replies, log
+	 * lines.  Never to an address: no datagram to a path, and no
+	 * sendmsg(2), which could pass on the image descriptors.
+	 */
 	{ "sendto",		ALLOW, EQ(4, 0) },
 	{ "shutdown",		ALLOW, NOARG },	/* SIGTERM ends VMM input */
 	{ "close",		ALLOW, NOARG },	/* fds the VMM replaces */
@@ -244,10 +328,8 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "dup2",		ALLOW, LE(1, STDERR_FILENO) },
 	{ "dup3",		ALLOW, LE(1, STDERR_FILENO) },
 	{ "lseek",		ALLOW, NOARG },	/* image size */
-	{ "fstat",		ALLOW, NOARG },	/* image size */
-	/* fstat(3) of glibc is fstatat(fd, "", AT_EMPTY_PATH). */
-	{ "newfstatat",	ALLOW, MASKED(3, AT_EMPTY_PATH, AT_EMPTY_PATH) },
-	{ "statx",	ALLOW, MASKED(2, AT_EMPTY_PATH, AT_EMPTY_PATH) },
+	/* Image and memory sizes, through host_fstat(): takes no path. */
+	{ "fstat",		ALLOW, NOARG },
 	{ "fsync",		ALLOW, NOARG },	/* FLUSH */
 	{ "fdatasync",		ALLOW, NOARG },	/* FLUSH */
 	{ "fallocate",		ALLOW, NOARG },	/* DISCARD, WRITE_ZEROES */
@@ -257,6 +339,14 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "fcntl",		ALLOW, EQ(1, F_SETFL) },
 	{ "fcntl",		ALLOW, EQ(1, F_GETFD) },
 	{ "fcntl",		ALLOW, EQ(1, F_SETFD) },
+	/*
+	 * sandbox_limit_fsize() once the image is open: RLIMIT_FSIZE of
+	 * this process only (setrlimit(3) is prlimit64(0, ...)).  Without
+	 * privilege it can only be lowered.
+	 */
+	{ "prlimit64",		ALLOW, EQ2(0, 0, 1, RLIMIT_FSIZE) },
+	{ "setrlimit",		ALLOW, EQ(0, RLIMIT_FSIZE) },	/* old libcs */
+	{ "getrlimit",		ALLOW, EQ(0, RLIMIT_FSIZE) },	/* old libcs */
 
 	/* Memory: never executable. */
 	{ "mmap",		ALLOW, MASKED(2, PROT_EXEC, 0) },
@@ -291,15 +381,21 @@ static const struct sandbox_rule sandbox_rules[] = {
 	{ "exit",		ALLOW, NOARG },	/* the end */
 	{ "exit_group",		ALLOW, NOARG },	/* the end */
 
-	/* Path probes fail with EACCES rather than kill. */
+	/*
+	 * Path probes fail with EACCES rather than kill, in every form.
+	 * glibc's fstat(3) is newfstatat(fd, "", AT_EMPTY_PATH), which a
+	 * filter cannot tell from a stat of a path (the kernel resolves a
+	 * path given with AT_EMPTY_PATH): it fails too, and our own code
+	 * calls host_fstat() instead.
+	 */
 	{ "open",		DENY, NOARG },
 	{ "openat",		DENY, NOARG },
 	{ "openat2",		DENY, NOARG },
 	{ "creat",		DENY, NOARG },
 	{ "stat",		DENY, NOARG },
 	{ "lstat",		DENY, NOARG },
-	{ "newfstatat",	DENY, MASKED(3, AT_EMPTY_PATH, 0) },
-	{ "statx",		DENY, MASKED(2, AT_EMPTY_PATH, 0) },
+	{ "newfstatat",		DENY, NOARG },
+	{ "statx",		DENY, NOARG },
 	{ "access",		DENY, NOARG },
 	{ "faccessat",		DENY, NOARG },
 	{ "faccessat2",		DENY, NOARG },
@@ -317,9 +413,10 @@ static int
 sandbox_seccomp(int flags)
 {
 	const struct sandbox_rule	*r;
-	struct scmp_arg_cmp		 cmp;
+	struct scmp_arg_cmp		 cmp[SANDBOX_CMP_MAX];
 	scmp_filter_ctx			 ctx;
 	size_t				 i, n, nbase;
+	unsigned int			 ncmp;
 	int				 nr, rc;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
@@ -337,13 +434,15 @@ sandbox_seccomp(int flags)
 		if ((nr = seccomp_syscall_resolve_name(r->name)) ==
 		    __NR_SCMP_ERROR || nr < 0)
 			continue;
-		memset(&cmp, 0, sizeof(cmp));
-		cmp.arg = r->arg;
-		cmp.op = r->op;
-		cmp.datum_a = r->datum_a;
-		cmp.datum_b = r->datum_b;
-		rc = seccomp_rule_add_array(ctx, r->action, nr,
-		    r->arg < 0 ? 0 : 1, &cmp);
+		memset(cmp, 0, sizeof(cmp));
+		for (ncmp = 0; ncmp < SANDBOX_CMP_MAX &&
+		    r->cmp[ncmp].arg >= 0; ncmp++) {
+			cmp[ncmp].arg = r->cmp[ncmp].arg;
+			cmp[ncmp].op = r->cmp[ncmp].op;
+			cmp[ncmp].datum_a = r->cmp[ncmp].datum_a;
+			cmp[ncmp].datum_b = r->cmp[ncmp].datum_b;
+		}
+		rc = seccomp_rule_add_array(ctx, r->action, nr, ncmp, cmp);
 		if (rc < 0) {
 			log_warnx("sandbox: seccomp rule for %s: %s", r->name,
 			    strerror(-rc));
@@ -365,38 +464,83 @@ sandbox_enter(int flags)
 {
 	if (sandbox_drop_root() == -1)
 		return -1;
+	/*
+	 * Not dumpable, whatever fs.suid_dumpable says: no core, no ptrace
+	 * by a process of the same uid, /proc/PID owned by root.  After the
+	 * change of credentials, which resets it to fs.suid_dumpable.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		log_warn("sandbox: PR_SET_DUMPABLE");
+		return -1;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		log_warn("sandbox: no_new_privs");
 		return -1;
 	}
-	if (sandbox_limits() == -1 || sandbox_landlock(flags) == -1 ||
-	    sandbox_seccomp(flags) == -1)
+	if (sandbox_ignore_xfsz() == -1 || sandbox_limits() == -1 ||
+	    sandbox_landlock(flags) == -1 || sandbox_seccomp(flags) == -1)
 		return -1;
+	sandbox_entered = 1;
+	return 0;
+}
+
+/* The filter allows setrlimit(2) of RLIMIT_FSIZE for good: nothing to do. */
+static int
+sandbox_fsize_done(void)
+{
 	return 0;
 }
 
 #elif defined(__OpenBSD__)
 
+/*
+ * recvfd: memory regions and eventfds arrive after this point; unix:
+ * accept(2) of vhost-user front-ends; proc: setrlimit(2), until
+ * sandbox_limit_fsize() has run (RLIMIT_NPROC 0 keeps fork(2) failing).
+ */
+static int
+sandbox_pledge(int flags, int proc)
+{
+	char	promises[sizeof("stdio recvfd unix proc")];
+
+	snprintf(promises, sizeof(promises), "stdio recvfd%s%s",
+	    (flags & SANDBOX_ACCEPT) ? " unix" : "", proc ? " proc" : "");
+	if (pledge(promises, NULL) == -1) {
+		log_warn("sandbox: pledge");
+		return -1;
+	}
+	return 0;
+}
+
+static int	sandbox_flags;
+static int	sandbox_fsize_set;
+
 int
 sandbox_enter(int flags)
 {
-	if (sandbox_drop_root() == -1 || sandbox_limits() == -1)
+	if (sandbox_drop_root() == -1 || sandbox_ignore_xfsz() == -1 ||
+	    sandbox_limits() == -1)
 		return -1;
 	/* Hide the whole file system, then forbid any further unveil. */
 	if (unveil("/", "") == -1 || unveil(NULL, NULL) == -1) {
 		log_warn("sandbox: unveil");
 		return -1;
 	}
-	/*
-	 * recvfd: memory regions and eventfds arrive after this point; unix:
-	 * accept(2) of vhost-user front-ends.
-	 */
-	if (pledge((flags & SANDBOX_ACCEPT) ? "stdio recvfd unix" :
-	    "stdio recvfd", NULL) == -1) {
-		log_warn("sandbox: pledge");
+	sandbox_flags = flags;
+	if (sandbox_pledge(flags, !sandbox_fsize_set) == -1)
 		return -1;
-	}
+	sandbox_entered = 1;
 	return 0;
+}
+
+/* RLIMIT_FSIZE is set: setrlimit(2) is no longer needed. */
+static int
+sandbox_fsize_done(void)
+{
+	sandbox_fsize_set = 1;
+	if (!sandbox_entered)
+		return 0;
+	return sandbox_pledge(sandbox_flags, 0);
 }
 
 #else

@@ -7,16 +7,28 @@
 #ifndef VIOBLK_SANDBOX_H
 #define VIOBLK_SANDBOX_H
 
+#include <sys/types.h>
+
 #include "imsg-proto/proto.h"
 
 /* Where a child started as root is locked in; change at build time. */
 #ifndef VIOBLK_EMPTY_DIR
 #define VIOBLK_EMPTY_DIR	"/var/empty"
 #endif
-/* Who a child started as root becomes; change at build time. */
-#ifndef VIOBLK_USER
-#define VIOBLK_USER		"nobody"
+/*
+ * Who a child started as root becomes: a uid and a gid of its own,
+ * VIOBLK_UID_BASE plus its pid, so that no other process shares them
+ * (pids are unique among the live processes of a pid namespace) and none
+ * can signal or trace it.  The range, 0x70000000 to 0x703fffff, is one
+ * that systemd's UID allocation leaves unused: above its container
+ * ranges (up to 0x6fffffff), below its foreign image range (0x7ffe0000)
+ * and below 2^31.  Change at build time.
+ */
+#ifndef VIOBLK_UID_BASE
+#define VIOBLK_UID_BASE		0x70000000u
 #endif
+/* Pids stay below 2^22, PID_MAX_LIMIT of 64-bit Linux. */
+#define VIOBLK_UID_SPAN		0x400000u
 
 /*
  * Descriptors the child may hold at once, which RLIMIT_NOFILE allows and
@@ -36,10 +48,19 @@
 #define SANDBOX_ACCEPT	0x02	/* vhost-user: accept on a listening socket */
 
 /*
- * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_USER), set the
- * resource limits, then lock the process in.  Returns 0, or -1 after
- * logging one line on why.
+ * Drop root (chroot to VIOBLK_EMPTY_DIR, become VIOBLK_UID_BASE + pid),
+ * make the process undumpable, set the resource limits, then lock the
+ * process in.  Returns 0, or -1 after logging one line on why.
  */
 int	sandbox_enter(int flags);
+
+/*
+ * Set RLIMIT_FSIZE, soft and hard, to `max` bytes (or keep a lower hard
+ * limit already in force), before or after sandbox_enter(): no file can
+ * then grow past it, and a write that would fails with EFBIG (SIGXFSZ
+ * is ignored).  For the images, `max` is backing_max_file_size().
+ * Returns 0, or -1 after logging one line on why.
+ */
+int	sandbox_limit_fsize(off_t max);
 
 #endif /* VIOBLK_SANDBOX_H */

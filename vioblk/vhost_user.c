@@ -40,6 +40,8 @@
 #define BIT(n)		(1ULL << (n))
 
 #define VHU_HDR_SIZE	sizeof(struct vhu_hdr)
+/* The largest reply payload: GET_CONFIG's. */
+#define VHU_REPLY_MAX	sizeof(struct vhu_config)
 
 /* Protocol features offered: all the block device needs and no more. */
 #define VHU_PROTOCOL_OFFERED	(BIT(VHU_PROTOCOL_F_MQ) |		\
@@ -344,27 +346,31 @@ vhu_conn_interrupt(struct vhu_conn *c, int kind, unsigned int q)
 		vhu_signal(c->rings[i].errfd);
 }
 
-/* Send an answer to the request being served; -1 drops the connection. */
+/*
+ * Send an answer to the request being served; -1 drops the connection.
+ * One send(2) of header and payload together: the sandbox allows no
+ * sendmsg(2), and MSG_NOSIGNAL keeps a front-end that went away an error.
+ */
 static int
 vhu_reply(struct vhu_conn *c, const void *payload, uint32_t size)
 {
+	uint8_t		 msg[VHU_HDR_SIZE + VHU_REPLY_MAX];
 	struct vhu_hdr	 hdr;
-	struct iovec	 iov[2];
-	struct msghdr	 msg;
 	ssize_t		 n;
 
+	if (size > VHU_REPLY_MAX) {
+		log_warnx("vhost-user: reply to request %u: %u bytes, over %zu",
+		    c->hdr.request, size, VHU_REPLY_MAX);
+		return -1;
+	}
 	hdr.request = c->hdr.request;
 	hdr.flags = VHU_VERSION | VHU_FLAG_REPLY;
 	hdr.size = size;
-	iov[0].iov_base = &hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)payload;
-	iov[1].iov_len = size;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = size > 0 ? 2 : 1;
-	n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0 || (size_t)n != sizeof(hdr) + size) {
+	memcpy(msg, &hdr, VHU_HDR_SIZE);
+	if (size > 0)
+		memcpy(msg + VHU_HDR_SIZE, payload, size);
+	n = send(c->fd, msg, VHU_HDR_SIZE + size, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 || (size_t)n != VHU_HDR_SIZE + size) {
 		log_warnx("vhost-user: reply to request %u: %s",
 		    c->hdr.request, n < 0 ? strerror(errno) :
 		    "short write (front-end not reading)");

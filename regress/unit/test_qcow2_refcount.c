@@ -1,6 +1,6 @@
 /*
  * Refcounts: the bit layout of every refcount_order, allocation, reuse of
- * freed clusters and growth of the refcount table.
+ * freed clusters (first fit) and growth of the refcount table.
  */
 
 #include <sys/types.h>
@@ -107,7 +107,7 @@ test_alloc_and_reuse(void **state)
 {
 	struct backing *b;
 	struct qcow2 *q;
-	uint64_t v;
+	uint64_t v, got;
 	int64_t h, h2;
 	int fd = scratch();
 
@@ -115,8 +115,9 @@ test_alloc_and_reuse(void **state)
 	b = new_image(fd, 12, 1 << 20);
 	q = b->img[0].q;
 	q->touched = 1;
-	h = cluster_alloc(q, 3);
+	h = cluster_alloc(q, 3, &got);
 	assert_true(h > 0);
+	assert_int_equal(got, 3);
 	assert_int_equal(h & 4095, 0);
 	for (v = 0; v < 3; v++) {
 		uint64_t rc;
@@ -125,8 +126,9 @@ test_alloc_and_reuse(void **state)
 		assert_int_equal(rc, 1);
 	}
 	assert_int_equal(refcount_update(q, (h >> 12) + 1, -1), 0);
-	h2 = cluster_alloc(q, 1);
+	h2 = cluster_alloc(q, 1, &got);
 	assert_int_equal(h2, h + 4096);
+	assert_int_equal(got, 1);
 	/* Lowering below zero is corruption, not a wrap. */
 	assert_int_equal(refcount_update(q, (h >> 12) + 500, -1), -1);
 	assert_int_equal(errno, EIO);
@@ -134,15 +136,19 @@ test_alloc_and_reuse(void **state)
 	close(fd);
 }
 
+/* The clusters test_reftable_growth allocates, in at most this many runs. */
+#define GROWTH_RUNS	512
+#define GROWTH_CLUSTERS	25000
+
 static void
 test_reftable_growth(void **state)
 {
 	struct backing *b;
 	struct qcow2 *q;
-	uint64_t c, rc, first = 0, total = 0;
+	uint64_t c, rc, got, total = 0, first[GROWTH_RUNS], n[GROWTH_RUNS];
 	uint32_t oldcl;
 	int64_t h;
-	int fd = scratch(), i;
+	int fd = scratch(), i, runs = 0;
 	char err[256];
 
 	(void)state;
@@ -151,12 +157,14 @@ test_reftable_growth(void **state)
 	q = b->img[0].q;
 	q->touched = 1;
 	oldcl = q->reft_clusters;
-	for (i = 0; i < 250; i++) {
-		h = cluster_alloc(q, 100);
+	while (total < GROWTH_CLUSTERS) {
+		assert_true(runs < GROWTH_RUNS);
+		h = cluster_alloc(q, 100, &got);
 		assert_true(h > 0);
-		if (i == 0)
-			first = h >> 9;
-		total += 100;
+		assert_true(got >= 1 && got <= 100);
+		first[runs] = h >> 9;
+		n[runs++] = got;
+		total += got;
 	}
 	assert_true(q->reft_clusters > oldcl);
 	assert_int_equal(qcow2_flush(q), 0);
@@ -165,12 +173,52 @@ test_reftable_growth(void **state)
 	    sizeof(err)), 0);
 	q = b->img[0].q;
 	assert_true(q->reft_clusters > oldcl);
-	for (c = first; c < first + total; c++) {
-		assert_int_equal(refcount_get(q, c, &rc), 0);
-		if (rc != 1)
-			fail_msg("cluster %llu refcount %llu",
-			    (unsigned long long)c, (unsigned long long)rc);
-	}
+	for (i = 0; i < runs; i++)
+		for (c = first[i]; c < first[i] + n[i]; c++) {
+			assert_int_equal(refcount_get(q, c, &rc), 0);
+			if (rc != 1)
+				fail_msg("cluster %llu refcount %llu",
+				    (unsigned long long)c,
+				    (unsigned long long)rc);
+		}
+	backing_close(b);
+	close(fd);
+}
+
+/*
+ * First fit: a run is cut to the lowest hole rather than placed past
+ * it, and the next one takes what follows.
+ */
+static void
+test_alloc_first_fit(void **state)
+{
+	struct backing *b;
+	struct qcow2 *q;
+	uint64_t got, c0;
+	int64_t h;
+	int fd = scratch();
+
+	(void)state;
+	b = new_image(fd, 12, 1 << 20);
+	q = b->img[0].q;
+	q->touched = 1;
+	h = cluster_alloc(q, 8, &got);
+	assert_true(h > 0);
+	assert_int_equal(got, 8);
+	c0 = (uint64_t)h >> 12;
+	/* Holes of one cluster at c0 + 2 and of two at c0 + 5. */
+	assert_int_equal(refcount_update(q, c0 + 2, -1), 0);
+	assert_int_equal(refcount_update(q, c0 + 5, -1), 0);
+	assert_int_equal(refcount_update(q, c0 + 6, -1), 0);
+	h = cluster_alloc(q, 4, &got);
+	assert_int_equal(h, (int64_t)(c0 + 2) << 12);
+	assert_int_equal(got, 1);
+	h = cluster_alloc(q, 4, &got);
+	assert_int_equal(h, (int64_t)(c0 + 5) << 12);
+	assert_int_equal(got, 2);
+	h = cluster_alloc(q, 4, &got);
+	assert_int_equal(h, (int64_t)(c0 + 8) << 12);
+	assert_int_equal(got, 4);
 	backing_close(b);
 	close(fd);
 }
@@ -180,6 +228,7 @@ test_refcount_max(void **state)
 {
 	struct backing *b;
 	struct qcow2 *q;
+	uint64_t got;
 	int64_t h;
 	int fd = scratch();
 
@@ -187,7 +236,7 @@ test_refcount_max(void **state)
 	b = new_image(fd, 12, 1 << 20);
 	q = b->img[0].q;
 	q->touched = 1;
-	h = cluster_alloc(q, 1);
+	h = cluster_alloc(q, 1, &got);
 	assert_int_equal(refcount_set(q, h >> 12, q->refcount_max), 0);
 	assert_int_equal(refcount_update(q, h >> 12, 1), -1);
 	assert_int_equal(errno, ERANGE);
@@ -204,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_refblock_bit_layout),
 		cmocka_unit_test(test_alloc_and_reuse),
 		cmocka_unit_test(test_reftable_growth),
+		cmocka_unit_test(test_alloc_first_fit),
 		cmocka_unit_test(test_refcount_max),
 	};
 

@@ -2,7 +2,7 @@
  * devtest: play a guest's virtio-blk driver against a live vioblk.
  *
  *	devtest [-eEI] [-n count] [-s seed] [-q qsize] [-i model] [-o model]
- *	    work | reset | ro | bad CASE | put FILE [SECTOR]
+ *	    work | reset | ro | fill | bad CASE | put FILE [SECTOR]
  *	    -- vioblk [vioblk options] image
  *
  * -e uses the eventfd path (KICK_FD, CALL_FD) instead of notify writes
@@ -17,6 +17,9 @@
  *		entries seen before any new request
  *	ro	a read-only device: prints the RO feature and the status of a
  *		write, a discard, a write-zeroes, a read and a flush
+ *	fill	prints "limit N", the sandboxed child's RLIMIT_FSIZE, then
+ *		writes every byte of the disk in 1 MiB requests and flushes;
+ *		prints "fill bytes=N failures=N"
  *	bad	one malformed request (see bad_case()); prints "outcome X",
  *		then "alive 1" if the child lives, "recovered 1" if a reset
  *		and a fresh init serve a good read that matches one made
@@ -68,6 +71,10 @@
 #define RESET_READS		64
 /* How long a stale completion gets to show up after the new init. */
 #define STALE_WAIT_US		100000
+/* The fill's requests: the most bytes one segment may carry. */
+#define FILL_CHUNK		(1024 * 1024)
+/* Room for a line of /proc/PID/limits. */
+#define LIMITS_LINE		256
 /* Rounds of the descriptor changed under the device, per layout. */
 #define FLIP_ROUNDS		300
 /* The most that put writes: a small file, in one request. */
@@ -90,7 +97,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: devtest [-eEI] [-n count] [-s seed] "
 	    "[-q qsize] [-i model] [-o model]\n"
-	    "\twork | reset | ro | bad case | put file [sector]\n"
+	    "\twork | reset | ro | fill | bad case | put file [sector]\n"
 	    "\t-- vioblk [arg ...] image\n");
 	exit(2);
 }
@@ -299,6 +306,61 @@ cmd_ro(void)
 	printf("flush %s\n", status_name(one_request(VDRV_T_FLUSH, 0, NULL,
 	    0, NULL)));
 	return 0;
+}
+
+/* The soft "Max file size" of pid's limits, as the kernel prints it. */
+static int
+print_fsize_limit(pid_t pid)
+{
+	char	 path[64], line[LIMITS_LINE], soft[LIMITS_LINE];
+	FILE	*f;
+	int	 found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "devtest: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "Max file size %255s", soft) == 1;
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "devtest: %s: no Max file size\n", path);
+		return -1;
+	}
+	printf("limit %s\n", soft);
+	fflush(stdout);
+	return 0;
+}
+
+/* Write every byte of the disk, as a guest filling it would. */
+static int
+cmd_fill(void)
+{
+	uint64_t	 bytes = drv.capacity * SECTOR, off, n;
+	unsigned int	 failures = 0;
+	uint8_t		*buf;
+	pid_t		 child;
+
+	if ((child = vmm_child_pid(&vmm)) == 0 ||
+	    print_fsize_limit(child) == -1)
+		return -1;
+	if ((buf = malloc(FILL_CHUNK)) == NULL)
+		return -1;
+	memset(buf, 0xa5, FILL_CHUNK);
+	for (off = 0; off < bytes; off += n) {
+		n = bytes - off < FILL_CHUNK ? bytes - off : FILL_CHUNK;
+		if (vdrv_request(&drv, 1, VDRV_T_OUT, off / SECTOR, buf,
+		    (uint32_t)n, NULL, TIMEOUT_MS) != VDRV_S_OK)
+			failures++;
+	}
+	if (vdrv_request(&drv, 1, VDRV_T_FLUSH, 0, NULL, 0, NULL,
+	    TIMEOUT_MS) != VDRV_S_OK)
+		failures++;
+	free(buf);
+	printf("fill bytes=%llu failures=%u\n", (unsigned long long)bytes,
+	    failures);
+	return failures == 0 ? 0 : -1;
 }
 
 /*
@@ -849,6 +911,8 @@ main(int argc, char *argv[])
 		rv = cmd_work(count, seed, in, out, 1);
 	else if (strcmp(cmd, "ro") == 0)
 		rv = cmd_ro();
+	else if (strcmp(cmd, "fill") == 0 && narg == 0)
+		rv = cmd_fill();
 	else if (strcmp(cmd, "bad") == 0 && narg == 1)
 		rv = cmd_bad(arg[0]);
 	else if (strcmp(cmd, "put") == 0 && narg >= 1)
