@@ -13,8 +13,6 @@ command -v strace >/dev/null 2>&1 || {
 }
 # Bounds the vhost-user run and its client.
 RUN_TIMEOUT=60
-# In tenths of a second: how long vioblk may take to listen.
-WAIT_TENTHS=100
 
 d=$TMPDIR/ps
 mkchain "$d" 16M || exit 1
@@ -81,11 +79,7 @@ rm -f "$trace"
 timeout -k 5 "$RUN_TIMEOUT" strace -f -qq -y -o "$trace" -e trace=$CALLS \
     -e signal=none "$VIOBLK" -d -u "$sock" "$img" >"$TMPDIR/log" 2>&1 &
 spid=$!
-i=0
-until [ -S "$sock" ] || [ $i -ge $WAIT_TENTHS ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_for test -S "$sock"
 check "vhost-user: a front-end is served" timeout -k 5 "$RUN_TIMEOUT" \
     "$CLIENT" "$sock" good
 # timeout, then strace, then vioblk's parent.

@@ -129,17 +129,6 @@ check "the sandboxed child shuts down cleanly" has "$out" "exit 0"
 WAIT_TENTHS=100
 BACKEND_TIMEOUT=120
 
-# wait_for TEST...: poll until the test holds, or give up.
-wait_for()
-{
-	_i=0
-	until "$@"; do
-		[ "$_i" -lt "$WAIT_TENTHS" ] || return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
 # sandboxed PID: the process runs under its seccomp filter.
 sandboxed()
 {

@@ -53,17 +53,6 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# wait_for TEST...: poll until the test holds, or give up.
-wait_for()
-{
-	_i=0
-	until "$@"; do
-		[ "$_i" -lt "$WAIT_TENTHS" ] || return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-}
-
 # start [OPTION...] IMAGE: vioblk -d -u $sock OPTION... IMAGE under
 # timeout, with a permissive umask; sets tpid (timeout), ppid_v (parent)
 # and cpid (child).

@@ -12,8 +12,6 @@ CTL=$BDIR/vioblkctl
 need_built "$CTL"
 # Bounds each vioblkctl run: a FIFO opened for reading would block.
 CTL_TIMEOUT=30
-# In tenths of a second: how long vioblk may take to start.
-WAIT_TENTHS=100
 
 d=$TMPDIR/lk
 mkdir -p "$d/up" || exit 1
@@ -27,12 +25,7 @@ qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 held.qcow2
 timeout -k 5 120 "$VIOBLK" -d -v -u "$d/s.sock" held.qcow2 \
     >"$TMPDIR/log" 2>&1 &
 vpid=$!
-i=0
-until grep -q "chain of 2 image(s) complete" "$TMPDIR/log" ||
-    [ $i -ge $WAIT_TENTHS ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_for grep -q "chain of 2 image(s) complete" "$TMPDIR/log"
 sum_held=$(sha256sum <held.qcow2)
 sum_base=$(sha256sum <base.qcow2)
 

@@ -67,14 +67,9 @@ poke64(int fd, off_t off, uint64_t v)
 static uint8_t *
 snapshot(int fd, size_t *len)
 {
-	struct stat st;
 	uint8_t *p;
 
-	assert_int_equal(fstat(fd, &st), 0);
-	*len = st.st_size;
-	p = malloc(*len + 1);
-	assert_non_null(p);
-	assert_int_equal(pread(fd, p, *len, 0), (ssize_t)*len);
+	assert_non_null(p = scratch_contents(fd, len));
 	return (p);
 }
 

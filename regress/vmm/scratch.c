@@ -2,6 +2,8 @@
  * Unlinked scratch files in the test's temporary directory.
  */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -31,4 +33,23 @@ scratch_fd(const char *tag)
 		return -1;
 	}
 	return fd;
+}
+
+void *
+scratch_contents(int fd, size_t *len)
+{
+	struct stat	 st;
+	char		*p;
+
+	if (fstat(fd, &st) == -1)
+		return NULL;
+	*len = (size_t)st.st_size;
+	/* One more byte: malloc(0) may be NULL. */
+	if ((p = malloc(*len + 1)) == NULL)
+		return NULL;
+	if (pread(fd, p, *len, 0) != (ssize_t)*len) {
+		free(p);
+		return NULL;
+	}
+	return p;
 }
