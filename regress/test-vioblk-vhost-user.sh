@@ -209,6 +209,8 @@ start "$img" || { cat "$log"; exit 1; }
 kill -KILL "$cpid" "$ppid_v"
 wait "$tpid" 2>/dev/null
 tpid=
+# The killed child lets go of the image (and its lock) only as it dies.
+wait_for sh -c "[ ! -d /proc/$cpid ] || grep -q ') Z ' /proc/$cpid/stat"
 check "a killed vioblk leaves its socket" test -S "$sock"
 start "$img"
 check "a stale socket is replaced" [ "$?" -eq 0 ]
