@@ -119,6 +119,17 @@ check "-B /: a base anywhere is served" has "$out" "exit 0"
 check "-B /: vioblk says the bases are not confined" \
     has "$err" "vioblk: bases are not confined (-B /)"
 
+# A base recorded as raw is read as raw, whatever its first bytes say:
+# here a qcow2 header naming /etc/passwd, which is never followed.
+over /etc/passwd raw disguised.raw
+over disguised.raw raw honest.qcow2
+vmm ready shutdown wait -- "$VIOBLK" -d honest.qcow2
+check "a base recorded as raw is served as raw, not probed" \
+    has "$out" "exit 0"
+"$BDIR/vioblkctl" info --json honest.qcow2 >"$TMPDIR/info" 2>&1
+check "vioblkctl reads it as raw too: a chain of two" \
+    grep -q '"chain-depth": 2' "$TMPDIR/info"
+
 # A child that rewrote its image's base name (it holds the image
 # read-write) gains nothing at the next start, -f qcow2 or not.
 over base.qcow2 qcow2 top.qcow2
