@@ -45,6 +45,11 @@ over "$d/sub/../../other/o.qcow2" qcow2 dotdot.qcow2
 refused "a path that climbs back out" \
     "vioblk: dotdot.qcow2: base $d/sub/../../other/o.qcow2: $outside" \
     dotdot.qcow2
+# A name that would forge a line of the log is said on one line.
+over "$(printf 'x\nvioblk: forged')" raw nl.qcow2
+refused "a base name with a newline" \
+    "vioblk: nl.qcow2: base x?vioblk: forged: No such file or directory" \
+    nl.qcow2
 over sub qcow2 dir.qcow2
 refused "a directory" \
     "vioblk: dir.qcow2: base sub: a directory, not a regular file" dir.qcow2

@@ -112,9 +112,16 @@ vlog(int pri, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (m < 0)
 		goto out;
-	n += m;
-	if ((size_t)n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
+	m += n;
+	if ((size_t)m >= sizeof(line) - 1)
+		m = sizeof(line) - 2;
+	/*
+	 * Names in a line may come from an image or a peer: none of their
+	 * bytes may end the line early or speak to a terminal.
+	 */
+	for (; n < m; n++)
+		if ((unsigned char)line[n] < ' ' || line[n] == 0x7f)
+			line[n] = '?';
 	if (log_foreground || log_fd == -1) {
 		line[n++] = '\n';
 		if (write(STDERR_FILENO, line, n) == -1)
