@@ -147,9 +147,10 @@ parent_send(struct imsgbuf *ibuf, struct imgchain *c,
 /*
  * Answer the child's OPEN_BASE requests, one at a time and each for the
  * base of the newest image, until CHAIN_DONE.  A refusal is said here, in
- * one line, and answered with BASE_REFUSED.  Returns 1 when the chain is
- * done, 0 when the child has gone (its status tells how), -1 when the
- * child broke the protocol.
+ * one line, and answered with BASE_REFUSED, after which the child is to
+ * exit and nothing more is answered.  Returns 1 when the chain is done,
+ * 0 after a refusal or when the child has gone (its status tells how),
+ * -1 when the child broke the protocol.
  */
 static int
 parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
@@ -191,14 +192,16 @@ parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
 				return -1;
 			}
 			imsg_free(&imsg);
+			/* One refusal ends the chain: nothing more is asked. */
 			if (imgchain_add_base(c, req.name, req.format, err,
 			    sizeof(err)) == -1) {
 				log_warnx("%s", err);
 				if (imsg_compose(ibuf, VIOBLK_IMSG_BASE_REFUSED,
 				    0, 0, -1, NULL, 0) == -1 ||
 				    imsgbuf_flush(ibuf) == -1)
-					return 0;
-				continue;
+					log_debug("parent channel: %s",
+					    strerror(errno));
+				return 0;
 			}
 			if (parent_send_disk(ibuf, c, rdonly) == -1)
 				return -1;
