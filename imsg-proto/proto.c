@@ -4,10 +4,16 @@
  * fields after the length has been checked.
  */
 
+#include <sys/queue.h>
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <imsg.h>
 
 #include "imsg-proto/proto.h"
 
@@ -391,4 +397,26 @@ proto_senders(uint32_t type)
 	if (type >= VIOBLK_IMSG_MAX)
 		return 0;
 	return types[type].senders;
+}
+
+int
+proto_msg_get(struct imsg *imsg, struct proto_msg *m, char *err,
+    size_t errlen)
+{
+	int	fits, got = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->type = imsg_get_type(imsg);
+	m->len = imsg_get_len(imsg);
+	m->fd = imsg_get_fd(imsg);
+	/* A payload too long for any type is left for the length check. */
+	fits = m->len <= sizeof(m->p);
+	if (fits && m->len > 0)
+		got = imsg_get_data(imsg, &m->p, m->len);
+	imsg_free(imsg);
+	if (got == -1)
+		return refuse(errno, err, errlen, "%s: %s",
+		    proto_type_name(m->type), strerror(errno));
+	return proto_validate(m->type, fits ? &m->p : NULL, m->len,
+	    m->fd != -1, err, errlen);
 }

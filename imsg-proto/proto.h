@@ -254,4 +254,23 @@ const char	*proto_type_name(uint32_t type);
 /* Who may send the type: VIOBLK_FROM_* bits, 0 for an unknown type. */
 int		 proto_senders(uint32_t type);
 
+struct imsg;
+
+/* One message off a channel, taken apart. */
+struct proto_msg {
+	uint32_t		 type;
+	size_t			 len;
+	int			 fd;		/* the taker owns it, or -1 */
+	union vioblk_payload	 p;
+};
+
+/*
+ * Take a received imsg apart into m and free it; its fd, if any, becomes
+ * m's, valid or not.  Then validate it as proto_validate() does: returns
+ * 0, or -1 with errno set and one line in err.  Who sent it is the
+ * caller's to check, with proto_senders().
+ */
+int		 proto_msg_get(struct imsg *, struct proto_msg *m, char *err,
+		    size_t errlen);
+
 #endif /* VIOBLK_PROTO_H */

@@ -80,40 +80,32 @@ struct child {
 	int			 listen_fd;	/* LISTEN: vhost-user, or -1 */
 };
 
-/* One message off the VMM channel, validated. */
-struct child_msg {
-	uint32_t		 type;
-	size_t			 len;
-	int			 fd;		/* the handler owns it, or -1 */
-	union vioblk_payload	 p;
-};
-
 struct child_handler {
 	uint32_t	 type;
 	int		 states;	/* ST_* in which the message is legal */
-	int		(*fn)(struct child *, struct child_msg *, char *,
+	int		(*fn)(struct child *, struct proto_msg *, char *,
 			    size_t);
 };
 
-static int	child_hello(struct child *, struct child_msg *, char *,
+static int	child_hello(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_shutdown(struct child *, struct child_msg *, char *,
+static int	child_shutdown(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_verbose(struct child *, struct child_msg *, char *,
+static int	child_verbose(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_pause(struct child *, struct child_msg *, char *,
+static int	child_pause(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_resume(struct child *, struct child_msg *, char *,
+static int	child_resume(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_mem_region(struct child *, struct child_msg *, char *,
+static int	child_mem_region(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_io_read(struct child *, struct child_msg *, char *,
+static int	child_io_read(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_io_write(struct child *, struct child_msg *, char *,
+static int	child_io_write(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_kick_fd(struct child *, struct child_msg *, char *,
+static int	child_kick_fd(struct child *, struct proto_msg *, char *,
 		    size_t);
-static int	child_call_fd(struct child *, struct child_msg *, char *,
+static int	child_call_fd(struct child *, struct proto_msg *, char *,
 		    size_t);
 static void	child_vmm_update(struct child *);
 static void	child_vmm_event(int, short, void *);
@@ -245,7 +237,7 @@ child_dev_send(void *arg, uint32_t type, const void *data, size_t len)
 }
 
 static int
-child_hello(struct child *c, struct child_msg *m, char *err, size_t errlen)
+child_hello(struct child *c, struct proto_msg *m, char *err, size_t errlen)
 {
 	struct vioblk_hello	hello;
 
@@ -267,7 +259,7 @@ child_hello(struct child *c, struct child_msg *m, char *err, size_t errlen)
 }
 
 static int
-child_shutdown(struct child *c, struct child_msg *m, char *err,
+child_shutdown(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	(void)m;
@@ -279,7 +271,7 @@ child_shutdown(struct child *c, struct child_msg *m, char *err,
 }
 
 static int
-child_verbose(struct child *c, struct child_msg *m, char *err, size_t errlen)
+child_verbose(struct child *c, struct proto_msg *m, char *err, size_t errlen)
 {
 	(void)c;
 	(void)err;
@@ -291,7 +283,7 @@ child_verbose(struct child *c, struct child_msg *m, char *err, size_t errlen)
 
 /* Paused, the images on disk are consistent: a VMM may copy them. */
 static int
-child_pause(struct child *c, struct child_msg *m, char *err, size_t errlen)
+child_pause(struct child *c, struct proto_msg *m, char *err, size_t errlen)
 {
 	(void)m;
 	if (backing_flush(c->backing) == -1) {
@@ -305,7 +297,7 @@ child_pause(struct child *c, struct child_msg *m, char *err, size_t errlen)
 }
 
 static int
-child_resume(struct child *c, struct child_msg *m, char *err, size_t errlen)
+child_resume(struct child *c, struct proto_msg *m, char *err, size_t errlen)
 {
 	(void)m;
 	(void)err;
@@ -316,7 +308,7 @@ child_resume(struct child *c, struct child_msg *m, char *err, size_t errlen)
 }
 
 static int
-child_mem_region(struct child *c, struct child_msg *m, char *err,
+child_mem_region(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	/* Mapped or not, the fd is closed after the handler. */
@@ -325,7 +317,7 @@ child_mem_region(struct child *c, struct child_msg *m, char *err,
 }
 
 static int
-child_io_read(struct child *c, struct child_msg *m, char *err,
+child_io_read(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	return child_dev_io_read(c->dev, &m->p.io_read, err, errlen) == -1 ?
@@ -333,7 +325,7 @@ child_io_read(struct child *c, struct child_msg *m, char *err,
 }
 
 static int
-child_io_write(struct child *c, struct child_msg *m, char *err,
+child_io_write(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	return child_dev_io_write(c->dev, &m->p.io, err, errlen) == -1 ?
@@ -341,7 +333,7 @@ child_io_write(struct child *c, struct child_msg *m, char *err,
 }
 
 static int
-child_kick_fd(struct child *c, struct child_msg *m, char *err,
+child_kick_fd(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	int	fd = m->fd;
@@ -352,7 +344,7 @@ child_kick_fd(struct child *c, struct child_msg *m, char *err,
 }
 
 static int
-child_call_fd(struct child *c, struct child_msg *m, char *err,
+child_call_fd(struct child *c, struct proto_msg *m, char *err,
     size_t errlen)
 {
 	int	fd = m->fd;
@@ -363,7 +355,7 @@ child_call_fd(struct child *c, struct child_msg *m, char *err,
 }
 
 static void
-child_dispatch(struct child *c, struct child_msg *m)
+child_dispatch(struct child *c, struct proto_msg *m)
 {
 	const struct child_handler	*h = NULL;
 	char				 err[ERR_LEN];
@@ -403,30 +395,11 @@ child_dispatch(struct child *c, struct child_msg *m)
 	child_error(c, m->type, errno, err);
 }
 
-/* Take one message apart; the fd is owned by m afterwards. */
-static int
-child_msg_get(struct imsg *imsg, struct child_msg *m, char *err,
-    size_t errlen)
-{
-	memset(m, 0, sizeof(*m));
-	m->type = imsg_get_type(imsg);
-	m->len = imsg_get_len(imsg);
-	m->fd = imsg_get_fd(imsg);
-	if (m->len <= sizeof(m->p) && m->len > 0 &&
-	    imsg_get_data(imsg, &m->p, m->len) == -1) {
-		snprintf(err, errlen, "%s: %s", proto_type_name(m->type),
-		    strerror(errno));
-		return -1;
-	}
-	return proto_validate(m->type, m->len <= sizeof(m->p) ? &m->p : NULL,
-	    m->len, m->fd != -1, err, errlen);
-}
-
 static void
 child_vmm_read(struct child *c)
 {
 	struct imsg		imsg;
-	struct child_msg	m;
+	struct proto_msg	m;
 	char			err[ERR_LEN];
 	ssize_t			n;
 	int			errnum;
@@ -446,16 +419,14 @@ child_vmm_read(struct child *c)
 		}
 		if (n == 0)
 			break;
-		if (child_msg_get(&imsg, &m, err, sizeof(err)) == -1) {
+		if (proto_msg_get(&imsg, &m, err, sizeof(err)) == -1) {
 			errnum = errno;
-			imsg_free(&imsg);
 			if (m.fd != -1)
 				close(m.fd);
 			log_debug("VMM channel: %s", err);
 			child_error(c, m.type, errnum, err);
 			continue;
 		}
-		imsg_free(&imsg);
 		if (log_getverbose() > 2)
 			log_debug("VMM channel: %s", proto_type_name(m.type));
 		if ((proto_senders(m.type) & VIOBLK_FROM_VMM) == 0) {
@@ -501,7 +472,7 @@ child_parent_event(int fd, short events, void *arg)
 {
 	struct child		*c = arg;
 	struct imsg		 imsg;
-	struct child_msg	 m;
+	struct proto_msg	 m;
 	char			 err[ERR_LEN];
 	ssize_t			 n;
 
@@ -514,9 +485,8 @@ child_parent_event(int fd, short events, void *arg)
 		child_exit(c, 0);
 	}
 	while ((n = imsg_get(&c->parent, &imsg)) > 0) {
-		if (child_msg_get(&imsg, &m, err, sizeof(err)) == -1)
+		if (proto_msg_get(&imsg, &m, err, sizeof(err)) == -1)
 			fatalx("parent channel: %s", err);
-		imsg_free(&imsg);
 		if (m.type != VIOBLK_IMSG_VERBOSE)
 			fatalx("parent channel: %s after the start",
 			    proto_type_name(m.type));
@@ -528,7 +498,7 @@ child_parent_event(int fd, short events, void *arg)
 
 /* One message of the start sequence: DISK..., START, VMM_CHANNEL. */
 static int
-child_start_msg(struct child *c, struct child_msg *m)
+child_start_msg(struct child *c, struct proto_msg *m)
 {
 	switch (m->type) {
 	case VIOBLK_IMSG_DISK:
@@ -572,7 +542,7 @@ static void
 child_receive(struct child *c)
 {
 	struct imsg		imsg;
-	struct child_msg	m;
+	struct proto_msg	m;
 	char			err[ERR_LEN];
 	ssize_t			n;
 	int			done = 0;
@@ -586,9 +556,8 @@ child_receive(struct child *c)
 		if (n == 0)
 			fatalx("parent channel: closed before the start");
 		while (!done && (n = imsg_get(&c->parent, &imsg)) > 0) {
-			if (child_msg_get(&imsg, &m, err, sizeof(err)) == -1)
+			if (proto_msg_get(&imsg, &m, err, sizeof(err)) == -1)
 				fatalx("parent channel: %s", err);
-			imsg_free(&imsg);
 			if ((proto_senders(m.type) & VIOBLK_FROM_PARENT) == 0)
 				fatalx("parent channel: unexpected %s",
 				    proto_type_name(m.type));

@@ -46,14 +46,12 @@ child_images_add(struct child_images *im, const struct vioblk_disk *d,
 }
 
 /* The parent's next message, validated; the parent socket may not block. */
-static uint32_t
-cb_reply(struct imsgbuf *ibuf, union vioblk_payload *p, int *fd)
+static void
+cb_reply(struct imsgbuf *ibuf, struct proto_msg *m)
 {
 	struct pollfd	pfd;
 	struct imsg	imsg;
 	char		err[VIOBLK_PROTO_TEXT_MAX];
-	uint32_t	type;
-	size_t		len;
 	ssize_t		n;
 
 	while ((n = imsg_get(ibuf, &imsg)) == 0) {
@@ -72,17 +70,11 @@ cb_reply(struct imsgbuf *ibuf, union vioblk_payload *p, int *fd)
 	}
 	if (n == -1)
 		fatal("parent channel");
-	type = imsg_get_type(&imsg);
-	len = imsg_get_len(&imsg);
-	*fd = imsg_get_fd(&imsg);
-	memset(p, 0, sizeof(*p));
-	if (len > sizeof(*p) || (len > 0 && imsg_get_data(&imsg, p, len) ==
-	    -1) || proto_validate(type, p, len, *fd != -1, err,
-	    sizeof(err)) == -1 || (proto_senders(type) & VIOBLK_FROM_PARENT) ==
-	    0)
-		fatalx("parent channel: bad %s", proto_type_name(type));
-	imsg_free(&imsg);
-	return type;
+	if (proto_msg_get(&imsg, m, err, sizeof(err)) == -1)
+		fatalx("parent channel: %s", err);
+	if ((proto_senders(m->type) & VIOBLK_FROM_PARENT) == 0)
+		fatalx("parent channel: unexpected %s",
+		    proto_type_name(m->type));
 }
 
 static void
@@ -104,14 +96,14 @@ child_bases_ask(struct imsgbuf *ibuf, struct child_images *im)
 {
 	struct vioblk_open_base	*req;
 	struct qcow2_base	*base;
-	union vioblk_payload	*p;
+	struct proto_msg	*m;
 	char			 err[CB_ERR_LEN];
 	size_t			 last;
-	int			 r, fd, rv = -1;
+	int			 r, rv = -1;
 
 	if ((req = calloc(1, sizeof(*req))) == NULL ||
 	    (base = calloc(1, sizeof(*base))) == NULL ||
-	    (p = calloc(1, sizeof(*p))) == NULL)
+	    (m = calloc(1, sizeof(*m))) == NULL)
 		fatal("image chain");
 	for (;;) {
 		last = im->n - 1;
@@ -132,9 +124,10 @@ child_bases_ask(struct imsgbuf *ibuf, struct child_images *im)
 		req->format = base->format;
 		memcpy(req->name, base->name, sizeof(req->name));
 		cb_send(ibuf, VIOBLK_IMSG_OPEN_BASE, req, sizeof(*req));
-		switch (cb_reply(ibuf, p, &fd)) {
+		cb_reply(ibuf, m);
+		switch (m->type) {
 		case VIOBLK_IMSG_DISK:
-			child_images_add(im, &p->disk, fd);
+			child_images_add(im, &m->p.disk, m->fd);
 			break;
 		case VIOBLK_IMSG_BASE_REFUSED:
 			log_debug("%s: base %s refused by the parent",
@@ -146,7 +139,7 @@ child_bases_ask(struct imsgbuf *ibuf, struct child_images *im)
 	}
 	rv = 0;
 out:
-	free(p);
+	free(m);
 	free(base);
 	free(req);
 	return rv;

@@ -157,13 +157,10 @@ static void
 cv_parent(int fd, short events, void *arg)
 {
 	struct child_vhu	*cv = arg;
-	struct vioblk_verbose	 v;
+	struct proto_msg	 m;
 	struct imsg		 imsg;
 	char			 err[CV_ERR_LEN];
-	uint32_t		 type;
-	size_t			 len;
 	ssize_t			 n;
-	int			 mfd;
 
 	(void)fd;
 	(void)events;
@@ -174,20 +171,12 @@ cv_parent(int fd, short events, void *arg)
 		cv_exit(cv, 0);
 	}
 	while ((n = imsg_get(cv->p.parent, &imsg)) > 0) {
-		type = imsg_get_type(&imsg);
-		len = imsg_get_len(&imsg);
-		mfd = imsg_get_fd(&imsg);
-		if (type != VIOBLK_IMSG_VERBOSE)
-			fatalx("parent channel: %s after the start",
-			    proto_type_name(type));
-		if (len != sizeof(v) ||
-		    imsg_get_data(&imsg, &v, sizeof(v)) == -1)
-			fatalx("parent channel: VERBOSE of %zu bytes", len);
-		if (proto_validate(type, &v, len, mfd != -1, err,
-		    sizeof(err)) == -1)
+		if (proto_msg_get(&imsg, &m, err, sizeof(err)) == -1)
 			fatalx("parent channel: %s", err);
-		imsg_free(&imsg);
-		log_setverbose(v.level);
+		if (m.type != VIOBLK_IMSG_VERBOSE)
+			fatalx("parent channel: %s after the start",
+			    proto_type_name(m.type));
+		log_setverbose(m.p.verbose.level);
 	}
 	if (n == -1)
 		fatal("parent channel");

@@ -155,12 +155,11 @@ parent_send(struct imsgbuf *ibuf, struct imgchain *c,
 static int
 parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
 {
-	struct vioblk_open_base	 req;
+	struct proto_msg	 m;
 	struct imsg		 imsg;
 	char			 err[VIOBLK_PROTO_TEXT_MAX * 4];
-	uint32_t		 type;
-	size_t			 len;
 	ssize_t			 n;
+	int			 valid;
 
 	for (;;) {
 		if ((n = imsgbuf_read(ibuf)) == -1) {
@@ -170,31 +169,23 @@ parent_bases(struct imsgbuf *ibuf, struct imgchain *c, int rdonly)
 		if (n == 0)
 			return 0;
 		while ((n = imsg_get(ibuf, &imsg)) > 0) {
-			type = imsg_get_type(&imsg);
-			len = imsg_get_len(&imsg);
-			memset(&req, 0, sizeof(req));
-			if (type == VIOBLK_IMSG_CHAIN_DONE && len == 0 &&
-			    imsg_get_fd(&imsg) == -1) {
-				imsg_free(&imsg);
+			valid = proto_msg_get(&imsg, &m, err, sizeof(err)) == 0;
+			if (m.fd != -1)
+				close(m.fd);
+			if (valid && m.type == VIOBLK_IMSG_CHAIN_DONE) {
 				log_debug("%s: chain of %zu image(s) complete",
 				    c->names[0], c->n);
 				return 1;
 			}
-			if (type != VIOBLK_IMSG_OPEN_BASE ||
-			    len != sizeof(req) ||
-			    imsg_get_data(&imsg, &req, sizeof(req)) == -1 ||
-			    proto_validate(type, &req, len,
-			    imsg_get_fd(&imsg) != -1, err, sizeof(err)) == -1 ||
-			    req.index != c->n - 1) {
+			if (!valid || m.type != VIOBLK_IMSG_OPEN_BASE ||
+			    m.p.open_base.index != c->n - 1) {
 				log_warnx("parent channel: %s out of turn from "
-				    "the child", proto_type_name(type));
-				imsg_free(&imsg);
+				    "the child", proto_type_name(m.type));
 				return -1;
 			}
-			imsg_free(&imsg);
 			/* One refusal ends the chain: nothing more is asked. */
-			if (imgchain_add_base(c, req.name, req.format, err,
-			    sizeof(err)) == -1) {
+			if (imgchain_add_base(c, m.p.open_base.name,
+			    m.p.open_base.format, err, sizeof(err)) == -1) {
 				log_warnx("%s", err);
 				if (imsg_compose(ibuf, VIOBLK_IMSG_BASE_REFUSED,
 				    0, 0, -1, NULL, 0) == -1 ||

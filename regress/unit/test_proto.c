@@ -4,14 +4,21 @@
  * out-of-range field are refused with the right errno.
  */
 
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <imsg.h>
 
 #include "imsg-proto/proto.h"
 
@@ -399,6 +406,67 @@ test_senders(void **state)
 	assert_true(proto_senders(VIOBLK_IMSG_HELLO) & VIOBLK_FROM_VMM);
 }
 
+/* Send one message over a socket pair and take it apart at the far end. */
+static int
+round_trip(uint32_t type, const void *data, size_t len, int fd,
+    struct proto_msg *m)
+{
+	struct imsgbuf	tx, rx;
+	struct imsg	imsg;
+	int		sv[2], rv;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(imsgbuf_init(&tx, sv[0]), 0);
+	assert_int_equal(imsgbuf_init(&rx, sv[1]), 0);
+	imsgbuf_allow_fdpass(&tx);
+	imsgbuf_allow_fdpass(&rx);
+	assert_int_equal(imsg_compose(&tx, type, 0, 0, fd, data, len), 1);
+	assert_int_equal(imsgbuf_flush(&tx), 0);
+	assert_int_equal(imsgbuf_read(&rx), 1);
+	assert_true(imsg_get(&rx, &imsg) > 0);
+	err[0] = '\0';
+	rv = proto_msg_get(&imsg, m, err, sizeof(err));
+	imsgbuf_clear(&tx);
+	imsgbuf_clear(&rx);
+	close(sv[0]);
+	close(sv[1]);
+	return rv;
+}
+
+/*
+ * proto_msg_get: a valid message comes out whole; one that is not says
+ * why; either way the fd that came along is the taker's.
+ */
+static void
+test_msg_get(void **state)
+{
+	struct vioblk_hello	h = { VIOBLK_PROTO_VERSION, 0 };
+	struct proto_msg	m;
+
+	(void)state;
+	assert_int_equal(round_trip(VIOBLK_IMSG_HELLO, &h, sizeof(h), -1, &m),
+	    0);
+	assert_int_equal(m.type, VIOBLK_IMSG_HELLO);
+	assert_int_equal(m.len, sizeof(h));
+	assert_int_equal(m.p.hello.version, VIOBLK_PROTO_VERSION);
+	assert_int_equal(m.fd, -1);
+
+	/* A HELLO with a descriptor: refused, the descriptor still ours. */
+	assert_int_equal(round_trip(VIOBLK_IMSG_HELLO, &h, sizeof(h),
+	    open("/dev/null", O_RDONLY | O_CLOEXEC), &m), -1);
+	assert_int_equal(errno, EBADMSG);
+	assert_true(err[0] != '\0');
+	assert_true(m.fd >= 0);
+	assert_int_not_equal(fcntl(m.fd, F_GETFD), -1);
+	close(m.fd);
+
+	/* Longer than any payload: refused by its length, not read past. */
+	assert_int_equal(round_trip(VIOBLK_IMSG_HELLO, buf, sizeof(buf), -1,
+	    &m), -1);
+	assert_int_equal(errno, EBADMSG);
+	assert_int_equal(m.len, sizeof(buf));
+}
+
 /*
  * LISTEN: the listening socket for vhost-user, from the parent only; it
  * must carry the socket and nothing else.
@@ -452,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_error),
 		cmocka_unit_test(test_senders),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_msg_get),
 		cmocka_unit_test(test_null_payload),
 	};
 

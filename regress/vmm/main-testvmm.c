@@ -109,7 +109,7 @@ type_from(const char *s, uint32_t *type)
 }
 
 static void
-print_msg(const struct vmm_msg *m)
+print_msg(const struct proto_msg *m)
 {
 	const struct vioblk_ready	*r = &m->p.ready;
 	char				 serial[VIOBLK_PROTO_SERIAL_LEN + 1];
@@ -139,7 +139,7 @@ print_msg(const struct vmm_msg *m)
 }
 
 static int
-recv_one(const char *action, struct vmm_msg *m)
+recv_one(const char *action, struct proto_msg *m)
 {
 	int	r;
 
@@ -287,7 +287,7 @@ reap_stragglers(void)
 static int
 act(char *action)
 {
-	struct vmm_msg	 m;
+	struct proto_msg	 m;
 	char		*arg, *name, *end;
 	char		 copy[PATH_MAX];
 	uint32_t	 type;

@@ -68,7 +68,7 @@ ld16(const uint8_t *p)
 
 /* One message from vioblk: note interrupts and errors, return its type. */
 static int
-vdrv_msg(struct vdrv *v, struct vmm_msg *m, int timeout_ms)
+vdrv_msg(struct vdrv *v, struct proto_msg *m, int timeout_ms)
 {
 	int	r;
 
@@ -105,7 +105,7 @@ int
 vdrv_read(struct vdrv *v, uint32_t off, uint32_t size, uint64_t *val)
 {
 	struct vioblk_io_read	io;
-	struct vmm_msg		m;
+	struct proto_msg		m;
 	long long		deadline = clock_ms() + VDRV_TIMEOUT_MS;
 	int			t;
 
@@ -552,7 +552,7 @@ int
 vdrv_wait(struct vdrv *v, int timeout_ms)
 {
 	struct pollfd	 pfd[2];
-	struct vmm_msg	 m;
+	struct proto_msg	 m;
 	long long	 deadline = clock_ms() + timeout_ms, spin;
 	uint64_t	 count;
 	int		 left, r;

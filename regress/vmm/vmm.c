@@ -104,7 +104,7 @@ vmm_send(struct vmm *v, uint32_t type, int fd, const void *data,
 }
 
 static int
-vmm_take(struct vmm *v, struct vmm_msg *m)
+vmm_take(struct vmm *v, struct proto_msg *m)
 {
 	struct imsg	imsg;
 	char		err[VIOBLK_PROTO_TEXT_MAX];
@@ -112,24 +112,15 @@ vmm_take(struct vmm *v, struct vmm_msg *m)
 
 	if ((n = imsg_get(&v->ibuf, &imsg)) <= 0)
 		return (int)n;
-	memset(m, 0, sizeof(*m));
-	m->type = imsg_get_type(&imsg);
-	m->len = imsg_get_len(&imsg);
-	m->fd = imsg_get_fd(&imsg);
-	if (m->len > sizeof(m->p) || (m->len > 0 &&
-	    imsg_get_data(&imsg, &m->p, m->len) == -1)) {
-		imsg_free(&imsg);
-		fprintf(stderr, "vmm: %s of %zu bytes\n",
-		    proto_type_name(m->type), m->len);
+	if (proto_msg_get(&imsg, m, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vmm: invalid message from vioblk: %s\n",
+		    err);
 		errno = EBADMSG;
 		return -1;
 	}
-	imsg_free(&imsg);
-	if (proto_validate(m->type, &m->p, m->len, m->fd != -1, err,
-	    sizeof(err)) == -1 ||
-	    (proto_senders(m->type) & VIOBLK_FROM_CHILD) == 0) {
-		fprintf(stderr, "vmm: invalid message from vioblk: %s\n",
-		    err);
+	if ((proto_senders(m->type) & VIOBLK_FROM_CHILD) == 0) {
+		fprintf(stderr, "vmm: %s: not a message vioblk sends\n",
+		    proto_type_name(m->type));
 		errno = EBADMSG;
 		return -1;
 	}
@@ -141,7 +132,7 @@ vmm_take(struct vmm *v, struct vmm_msg *m)
 }
 
 int
-vmm_recv(struct vmm *v, struct vmm_msg *m, int timeout_ms)
+vmm_recv(struct vmm *v, struct proto_msg *m, int timeout_ms)
 {
 	struct pollfd	pfd;
 	long long	deadline = clock_ms() + timeout_ms;
@@ -178,7 +169,7 @@ vmm_recv(struct vmm *v, struct vmm_msg *m, int timeout_ms)
 int
 vmm_wait_ready(struct vmm *v, int timeout_ms)
 {
-	struct vmm_msg	m;
+	struct proto_msg	m;
 	int		r;
 
 	if ((r = vmm_recv(v, &m, timeout_ms)) != 1) {
@@ -201,7 +192,7 @@ int
 vmm_hello(struct vmm *v, uint32_t version, int timeout_ms)
 {
 	struct vioblk_hello	hello;
-	struct vmm_msg		m;
+	struct proto_msg		m;
 	int			r;
 
 	memset(&hello, 0, sizeof(hello));

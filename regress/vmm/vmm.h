@@ -21,14 +21,6 @@
 /* The longest vioblk argument vector vmm_spawn() builds. */
 #define VMM_ARGS_MAX	64
 
-/* One message from vioblk, validated with imsg-proto. */
-struct vmm_msg {
-	uint32_t		 type;
-	size_t			 len;
-	int			 fd;		/* the caller owns it, or -1 */
-	union vioblk_payload	 p;
-};
-
 struct vmm {
 	pid_t			 pid;		/* vioblk, 0 once reaped */
 	int			 status;	/* wait status, once reaped */
@@ -53,7 +45,7 @@ int	vmm_send(struct vmm *, uint32_t type, int fd, const void *data,
  * end of input, -1 on error (ETIMEDOUT on time out, EBADMSG when the
  * message fails validation).
  */
-int	vmm_recv(struct vmm *, struct vmm_msg *, int timeout_ms);
+int	vmm_recv(struct vmm *, struct proto_msg *, int timeout_ms);
 
 /* Wait for READY (keeping it in vmm->ready); other messages are errors. */
 int	vmm_wait_ready(struct vmm *, int timeout_ms);
