@@ -100,9 +100,7 @@ ic_kind(mode_t mode)
 		return ("a character device");
 	if (S_ISBLK(mode))
 		return ("a block device");
-	if (S_ISLNK(mode))
-		return ("a symbolic link");
-	return ("not a regular file");
+	return ("a file of unknown kind");
 }
 
 /* real is inside dir, or below it. */
